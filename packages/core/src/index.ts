@@ -1,0 +1,80 @@
+// @baton/core public API.
+export { generateKey, newId } from './idempotency.js';
+export { validateName } from './names.js';
+export { canonicalJson, parseJson, serializeJson, formatBytes } from './json.js';
+export type { JsonValue, JsonObject, JsonPrimitive, JsonLimits } from './json.js';
+export {
+  BatonError,
+  ValidationError,
+  PayloadTooLargeError,
+  UnknownTaskTypeError,
+  LeaseLostError,
+  BudgetExceededError,
+  PermanentError,
+  TimeoutError,
+  CancelledError,
+  ConfigError,
+  BackendError,
+  BackendUnavailableError,
+  SchemaError,
+  NotFoundError,
+  ShutdownError,
+  isRetryable,
+  toError,
+} from './errors.js';
+export type { BatonErrorCode } from './errors.js';
+export { systemClock, sleep } from './clock.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { silentLogger, redactUrl } from './logger.js';
+export type { Logger, LogFn } from './logger.js';
+export { RetryPolicy } from './retry-policy.js';
+export type { RetryPolicyOptions, ErrorClass } from './retry-policy.js';
+export { compileOptions } from './options.js';
+export type {
+  BatonOptions,
+  CompiledOptions,
+  WorkerOptions,
+  CheckpointOptions,
+  RetentionOptions,
+  RetentionRule,
+  BreakerOptions,
+} from './options.js';
+export type {
+  Checkpoint,
+  SaveCheckpointOptions,
+  TaskContext,
+  TaskHandler,
+  RegisterOptions,
+  EnqueueOptions,
+  TaskSpec,
+  EnqueueResult,
+  WaitOptions,
+} from './api.js';
+
+// Ports
+export { mixBackend } from './ports/backend.js';
+export type { Backend, BackendPorts, BackendCapabilities, WriteOptions } from './ports/backend.js';
+export { TASK_STATES, TERMINAL_STATES, ACTIVE_STATES, isTerminal } from './ports/task-store.js';
+export type {
+  TaskStore,
+  TaskState,
+  TerminalState,
+  TaskRecord,
+  NewTask,
+  CreateResult,
+  StartClaim,
+  StartResult,
+  TaskOutcome,
+  RecoverResult,
+  TaskFilter,
+  TaskCount,
+  PurgeOptions,
+  Budget,
+  Usage,
+  StoredError,
+} from './ports/task-store.js';
+export type { Queue, QueueItem, LeaseRef, Delivery, ClaimOptions, QueueDepth } from './ports/queue.js';
+export type { CheckpointStore, CheckpointBlob, StoredCheckpoint, CheckpointStats } from './ports/checkpoint-store.js';
+export type { TimerStore, TimerKind, NewTimer, TimerRecord, TimerFilter } from './ports/timer-store.js';
+export type { HeartbeatStore, Beat, StaleEntry } from './ports/heartbeat-store.js';
+export type { EventLog, EventType, NewEvent, StoredEvent, EventQuery } from './ports/event-log.js';

@@ -1,0 +1,21 @@
+export interface Beat {
+  id: string;
+  /** The entry disappears this long after its last beat. */
+  ttlMs: number;
+}
+
+export interface StaleEntry {
+  id: string;
+  lastSeen: number;
+}
+
+/** Liveness of workers and tasks. Times are epoch ms by the backend's clock. */
+export interface HeartbeatStore {
+  /** Records a beat now for each id, renewing its TTL. */
+  beat(beats: Beat[]): Promise<void>;
+  /** Time of the last beat, or null when never seen, removed, or its TTL passed. */
+  lastSeen(id: string): Promise<number | null>;
+  /** Live entries (TTL not passed) whose last beat is older than `olderThanMs`, stalest first. */
+  stale(olderThanMs: number, limit?: number): Promise<StaleEntry[]>;
+  remove(ids: string[]): Promise<void>;
+}
