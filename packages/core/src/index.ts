@@ -78,3 +78,21 @@ export type { CheckpointStore, CheckpointBlob, StoredCheckpoint, CheckpointStats
 export type { TimerStore, TimerKind, NewTimer, TimerRecord, TimerFilter } from './ports/timer-store.js';
 export type { HeartbeatStore, Beat, StaleEntry } from './ports/heartbeat-store.js';
 export type { EventLog, EventType, NewEvent, StoredEvent, EventQuery } from './ports/event-log.js';
+
+// Engine
+export { Baton, createBaton } from './baton.js';
+export type { BatonStats, StartOptions, StateCounts } from './baton.js';
+export { BaseAgent, isAgentClass } from './base-agent.js';
+export type { AgentClass, CheckpointCallback } from './base-agent.js';
+export { CheckpointManager, TaskCheckpointer } from './checkpoint-manager.js';
+export { encodeCheckpoint, decodeCheckpoint } from './checkpoint-codec.js';
+export { CircuitBreaker } from './circuit-breaker.js';
+export type { BreakerState } from './circuit-breaker.js';
+export { Scheduler, splitBudget } from './scheduler.js';
+export type { PhasePlan, PhaseContext, PlannedTask, ScheduleResult } from './scheduler.js';
+export { TimerService } from './timer-service.js';
+export type { TimerAction } from './timer-service.js';
+export { WorkerPool } from './worker-pool.js';
+export type { PoolStats } from './worker-pool.js';
+export { Supervisor } from './supervisor.js';
+export type { EventListener, EventFields } from './event-publisher.js';

@@ -1,0 +1,97 @@
+// Finds work nobody is doing: leases that expired (the holder crashed or stalled) are reclaimed
+// and counted as recoveries, not attempts; tasks that were created but never delivered are
+// re-enqueued; finished tasks and old events are pruned per the retention settings.
+import type { TimerHandle } from './clock.js';
+import type { EngineContext } from './engine-context.js';
+import { TERMINAL_STATES } from './ports/task-store.js';
+
+const RECLAIM_BATCH = 500;
+const RECONCILE_BATCH = 500;
+const PURGE_BATCH = 5_000;
+
+export class Supervisor {
+  private running = false;
+  private readonly timers: TimerHandle[] = [];
+  private readonly busy = new Set<Promise<unknown>>();
+
+  constructor(private readonly engine: EngineContext) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const { options } = this.engine;
+    this.every(Math.max(50, Math.min(Math.floor(options.stallTimeoutMs / 5), 5_000)), () => this.reclaim());
+    this.every(Math.max(1_000, Math.floor(options.reconcileAfterMs / 2)), () => this.reconcile());
+    this.every(options.retention.intervalMs, () => this.purge());
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) this.engine.clock.clearTimeout(t);
+    this.timers.length = 0;
+    await Promise.all([...this.busy]);
+  }
+
+  /** Reclaims expired leases until none are left; returns how many tasks were recovered or buried. */
+  async reclaim(): Promise<number> {
+    const { ports, options, events, logger } = this.engine;
+    let total = 0;
+    for (;;) {
+      const expired = await ports.queue.reclaimExpired(RECLAIM_BATCH);
+      if (expired.length === 0) return total;
+      const results = await ports.tasks.recover(expired, options.maxRecoveries);
+      const dead: string[] = [];
+      expired.forEach((ref, i) => {
+        const r = results[i];
+        if (r === 'recovered') {
+          total++;
+          events.emit('task.recovered', { taskId: ref.taskId, data: { expiredLeaseId: ref.leaseId } });
+        } else if (r === 'dead') {
+          total++;
+          dead.push(ref.taskId);
+          logger.warn({ taskId: ref.taskId }, `task reclaimed more than ${options.maxRecoveries} times; dead as a poison pill`);
+          events.emit('task.dead', { taskId: ref.taskId, data: { reason: 'poison_pill', maxRecoveries: options.maxRecoveries } });
+        }
+      });
+      if (dead.length > 0) await ports.queue.remove(dead);
+      if (expired.length < RECLAIM_BATCH) return total;
+    }
+  }
+
+  /** Delivers pending tasks that have sat idle without a delivery (crash between create and enqueue). */
+  async reconcile(): Promise<number> {
+    const { ports, options } = this.engine;
+    const idle = await ports.tasks.list({ states: ['pending'], idleForMs: options.reconcileAfterMs, limit: RECONCILE_BATCH });
+    if (idle.length > 0) await ports.queue.enqueue(idle.map((t) => ({ taskId: t.id })));
+    return idle.length;
+  }
+
+  /** Applies retention; returns how many tasks and events were removed. */
+  async purge(): Promise<number> {
+    const { ports, options } = this.engine;
+    let removed = 0;
+    for (const state of TERMINAL_STATES) {
+      const rule = options.retention[state];
+      removed += await ports.tasks.purge({ state, olderThanMs: rule.maxAgeMs, keepLatest: rule.maxCount, limit: PURGE_BATCH });
+    }
+    const ev = options.retention.events;
+    removed += await ports.events.purge({ olderThanMs: ev.maxAgeMs, keepLatest: ev.maxCount, limit: PURGE_BATCH });
+    return removed;
+  }
+
+  private every(ms: number, job: () => Promise<unknown>): void {
+    const { clock, logger } = this.engine;
+    const index = this.timers.length;
+    const tick = () => {
+      if (!this.running) return;
+      const p = job()
+        .catch((err: unknown) => logger.warn({ err, job: job.name }, 'supervisor job failed; will retry'))
+        .finally(() => {
+          this.busy.delete(p);
+          if (this.running) this.timers[index] = clock.setTimeout(tick, ms);
+        });
+      this.busy.add(p);
+    };
+    this.timers[index] = clock.setTimeout(tick, ms);
+  }
+}

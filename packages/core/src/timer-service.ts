@@ -1,0 +1,166 @@
+// Durable timers: retries, phase timeboxes, cleanups and custom actions. The loop sleeps until
+// the next due timer (by the backend's clock), is woken by local schedules, and re-checks at
+// least every `timerMaxSleepMs` for timers other processes scheduled. Many services may share a
+// store: claims make each timer fire once.
+import type { Clock, TimerHandle } from './clock.js';
+import type { JsonValue } from './json.js';
+import type { Logger } from './logger.js';
+import type { BackendPorts } from './ports/backend.js';
+import type { TimerRecord } from './ports/timer-store.js';
+import type { EventPublisher } from './event-publisher.js';
+import { ConfigError, ValidationError } from './errors.js';
+import { newId } from './idempotency.js';
+import { RetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
+
+export type TimerAction = (timer: TimerRecord) => Promise<void>;
+
+const CLAIM_BATCH = 100;
+const CLAIM_LEASE_MS = 30_000;
+
+export interface TimerServiceDeps {
+  ports: Pick<BackendPorts, 'timers' | 'tasks' | 'queue'>;
+  clock: Clock;
+  logger: Logger;
+  events: EventPublisher;
+  maxSleepMs: number;
+  retry: RetryPolicy;
+  /** Phase timebox reached: cancel what is unfinished. */
+  onPhaseTimeout: (phaseId: string) => Promise<void>;
+  /** Cleanup timers run retention. */
+  onCleanup: () => Promise<void>;
+}
+
+export class TimerService {
+  private readonly custom = new Map<string, TimerAction>();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | null = null;
+  private sleepTimer: TimerHandle | null = null;
+  private woken = false;
+
+  constructor(private readonly deps: TimerServiceDeps) {}
+
+  /** Registers the action of custom timers named `name`. */
+  on(name: string, action: TimerAction): void {
+    if (this.custom.has(name)) throw new ConfigError(`A timer action named "${name}" is already registered.`);
+    this.custom.set(name, action);
+  }
+
+  /** Seed API: retry a task after the policy's delay for `attempt`. */
+  async scheduleRetry(task: { id: string; phaseId?: string | null }, attempt: number, policy?: RetryPolicyOptions): Promise<TimerRecord> {
+    const delayMs = (policy ? new RetryPolicy(policy) : this.deps.retry).delayMs(attempt);
+    return this.add({ kind: 'retry', delayMs, key: `retry:${task.id}:${attempt + 1}`, taskId: task.id, phaseId: task.phaseId ?? null, payload: { attempt: attempt + 1 } });
+  }
+
+  /** Seed API: phase timebox; when it fires, the phase's unfinished tasks are cancelled and running ones aborted. */
+  scheduleTimeout(phaseId: string, timeboxMs: number): Promise<TimerRecord> {
+    return this.add({ kind: 'timeout', delayMs: timeboxMs, key: `timeout:${phaseId}`, taskId: null, phaseId, payload: null });
+  }
+
+  /** A custom timer, fired by the action registered with `on(name, …)` in any process sharing the store. */
+  schedule(name: string, delayMs: number, payload: JsonValue = null, options: { key?: string } = {}): Promise<TimerRecord> {
+    return this.add({ kind: 'custom', name, delayMs, key: options.key ?? null, taskId: null, phaseId: null, payload });
+  }
+
+  cancel(filter: { ids?: string[]; keys?: string[]; taskId?: string; phaseId?: string }): Promise<number> {
+    return this.deps.ports.timers.cancel(filter);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+  }
+
+  /** Ends the current sleep so a sooner timer is seen at once. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async add(t: { kind: TimerRecord['kind']; delayMs: number; key: string | null; taskId: string | null; phaseId: string | null; payload: JsonValue; name?: string }): Promise<TimerRecord> {
+    if (!Number.isFinite(t.delayMs) || t.delayMs < 0) throw new ValidationError(`Timer delay must be a finite number of ms ≥ 0; got ${t.delayMs}.`);
+    const [record] = await this.deps.ports.timers.schedule([{ id: newId(), name: t.name ?? null, ...t, delayMs: Math.round(t.delayMs) }]);
+    this.wake();
+    return record!;
+  }
+
+  /** Fires every due timer once; returns how many fired. Exposed for tests and manual ticks. */
+  async tick(): Promise<number> {
+    let fired = 0;
+    for (;;) {
+      const due = await this.deps.ports.timers.claimDue(CLAIM_BATCH, CLAIM_LEASE_MS);
+      const done: string[] = [];
+      for (const timer of due) {
+        try {
+          await this.fire(timer);
+          done.push(timer.id);
+        } catch (err) {
+          // Left claimed: it is due again when the claim expires.
+          this.deps.logger.error({ err, timerId: timer.id, kind: timer.kind }, 'timer action failed; it will fire again');
+        }
+      }
+      if (done.length > 0) await this.deps.ports.timers.complete(done);
+      fired += done.length;
+      if (due.length < CLAIM_BATCH) return fired;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      this.woken = false;
+      let sleepMs = this.deps.maxSleepMs;
+      try {
+        await this.tick();
+        const next = await this.deps.ports.timers.nextDueIn();
+        if (next !== null) sleepMs = Math.min(next, sleepMs);
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.deps.logger.error({ err, failures }, 'timer loop failed; backing off');
+        sleepMs = Math.min(this.deps.maxSleepMs, 100 * 2 ** Math.min(failures, 6));
+      }
+      if (!this.running || this.woken) continue;
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+        this.sleepTimer = this.deps.clock.setTimeout(resolve, Math.max(1, sleepMs));
+      });
+      this.wakeUp = null;
+      if (this.sleepTimer) this.deps.clock.clearTimeout(this.sleepTimer);
+    }
+  }
+
+  private async fire(timer: TimerRecord): Promise<void> {
+    const { tasks, queue } = this.deps.ports;
+    switch (timer.kind) {
+      case 'retry': {
+        if (!timer.taskId) break;
+        const moved = await tasks.transition([timer.taskId], ['scheduled'], 'pending');
+        // Also after a crash between the transition and the enqueue (the timer fires again).
+        const pending = moved.length > 0 || (await tasks.get(timer.taskId))?.state === 'pending';
+        if (pending) await queue.enqueue([{ taskId: timer.taskId }]);
+        break;
+      }
+      case 'timeout':
+        if (timer.phaseId) await this.deps.onPhaseTimeout(timer.phaseId);
+        break;
+      case 'cleanup':
+        await this.deps.onCleanup();
+        break;
+      case 'custom': {
+        const action = timer.name ? this.custom.get(timer.name) : undefined;
+        if (!action) throw new ConfigError(`No timer action registered for "${timer.name}"; call baton.timers.on("${timer.name}", fn) in a process running timers.`);
+        await action(timer);
+        break;
+      }
+    }
+    this.deps.events.emit('timer.fired', { taskId: timer.taskId, phaseId: timer.phaseId, data: { timerId: timer.id, kind: timer.kind, name: timer.name } });
+  }
+}
