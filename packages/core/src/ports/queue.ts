@@ -11,7 +11,7 @@ export interface LeaseRef {
   leaseId: string;
 }
 
-export interface Delivery extends LeaseRef {}
+export type Delivery = LeaseRef;
 
 export interface ClaimOptions {
   /** Most deliveries to take. */
