@@ -226,7 +226,6 @@ export class Baton {
       await this.pool.stop(options.deadlineMs);
       await Promise.all([this.timers.stop(), this.supervisor.stop()]);
     }
-    await this.engine.settler.drain();
     await this.events.flush();
   }
 

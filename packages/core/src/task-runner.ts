@@ -15,8 +15,12 @@ import type { Settlement } from './settler.js';
 
 /** A task this process is running under a lease. */
 export class RunningTask {
-  readonly abort = new AbortController();
   readonly startedAt: number;
+  /** Why the run was stopped, once it was. */
+  stopReason: Error | null = null;
+  /** Created on first use: most handlers never look at their signal. */
+  private controller: AbortController | null = null;
+  private onStop: ((reason: Error) => void) | null = null;
   checkpointer: TaskCheckpointer | null = null;
   /** Set when the outcome must not be written: lease lost, cancelled, or released on shutdown. */
   detached = false;
@@ -36,10 +40,30 @@ export class RunningTask {
     return this.task.id;
   }
 
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.stopReason) this.controller.abort(this.stopReason);
+    }
+    return this.controller.signal;
+  }
+
   /** Aborts the handler; with `detach` its outcome will not be written. */
   stop(reason: Error, detach: boolean): void {
     if (detach) this.detached = true;
-    if (!this.abort.signal.aborted) this.abort.abort(reason);
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.controller?.abort(reason);
+    this.onStop?.(reason);
+  }
+
+  /** Settles with the handler's value, or rejects with the stop reason if the run is stopped first. */
+  race(handled: PromiseLike<unknown>): Promise<unknown> {
+    if (this.stopReason) return Promise.reject(this.stopReason);
+    return new Promise((resolve, reject) => {
+      this.onStop = reject;
+      handled.then(resolve, reject);
+    });
   }
 
   armBudgetTimer(ms: number): void {
@@ -56,13 +80,6 @@ export class RunningTask {
 
 function taskFields(task: TaskRecord, workerId: string) {
   return { taskId: task.id, runId: task.runId, phaseId: task.phaseId, workerId };
-}
-
-function abortPromise(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
 }
 
 /** Runs the task to an outcome and settles it. Never throws. */
@@ -90,12 +107,11 @@ export async function runTask(run: RunningTask): Promise<void> {
     const checkpoint = task.hasCheckpoint ? await engine.checkpoints.load(task.id) : null;
     const ctx = makeContext(run, checkpoint);
     if (task.budget?.timeMs !== undefined) run.armBudgetTimer(task.budget.timeMs);
-    const handled = Promise.resolve().then(() => reg.handler(task.input, ctx));
-    handled.catch(() => undefined);
-    value = await Promise.race([handled, abortPromise(run.abort.signal)]);
-    if (run.abort.signal.aborted) failed = run.abort.signal.reason;
+    const out = reg.handler(task.input, ctx);
+    value = isThenable(out) ? await run.race(out) : out;
+    if (run.stopReason) failed = run.stopReason;
   } catch (err) {
-    failed = run.abort.signal.aborted ? run.abort.signal.reason : err;
+    failed = run.stopReason ?? err;
   }
   if (run.detached) {
     run.cleanup();
@@ -105,7 +121,7 @@ export async function runTask(run: RunningTask): Promise<void> {
   if (failed === undefined) {
     let result: JsonValue;
     try {
-      result = value === undefined ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, {
+      result = value === undefined || value === null ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, {
         maxBytes: engine.options.maxPayloadBytes,
         maxDepth: engine.options.maxPayloadDepth,
       })) as JsonValue);
@@ -117,6 +133,10 @@ export async function runTask(run: RunningTask): Promise<void> {
   } else {
     await settleFailure(run, failed, true);
   }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
 function makeContext(run: RunningTask, checkpoint: Checkpoint | null): TaskContext {
@@ -144,7 +164,9 @@ function makeContext(run: RunningTask, checkpoint: Checkpoint | null): TaskConte
     phaseId: task.phaseId,
     budget: task.budget,
     checkpoint,
-    signal: run.abort.signal,
+    get signal() {
+      return run.signal;
+    },
     get logger() {
       return (logger ??= engine.logger.child({ taskId: task.id, taskType: task.type, attempt: task.attempt }));
     },

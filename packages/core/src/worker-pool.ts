@@ -110,7 +110,7 @@ export class WorkerPool {
     const leftovers = [...this.inflight.values()];
     await Promise.all(leftovers.map((run) => this.release(run)));
     await Promise.all([...this.settling]);
-    await this.engine.settler.drain();
+    await this.drainSettler(Math.max(deadlineMs, 5_000));
     await this.engine.ports.heartbeats.remove([`worker:${this.engine.workerId}`]).catch(() => undefined);
     this.engine.events.emit('worker.stopped', { data: { released: leftovers.length } });
   }
@@ -125,6 +125,15 @@ export class WorkerPool {
       deleteCheckpoint: false,
       events: [this.engine.events.make('task.released', { taskId: run.id, runId: run.task.runId, phaseId: run.task.phaseId, data: { reason: 'shutdown' } })],
     });
+  }
+
+  /** Outcomes that still cannot be written when the deadline passes are left to lease expiry (the tasks run again). */
+  private async drainSettler(deadlineMs: number): Promise<void> {
+    const abort = new AbortController();
+    const drained = this.engine.settler.drain().then(() => true);
+    const ok = await Promise.race([drained, sleep(this.engine.clock, deadlineMs, abort.signal).then(() => false)]);
+    abort.abort();
+    if (!ok) this.engine.logger.error({ deadlineMs }, 'task outcomes could not be written before shutdown; their leases will expire and the tasks run again');
   }
 
   private whenIdle(): Promise<void> {
@@ -151,6 +160,9 @@ export class WorkerPool {
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = null;
+        // Slots free up a batch at a time (one settle writes many outcomes): let the whole batch
+        // land before claiming, so the next claim fills them all in one round trip.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       try {
