@@ -1,0 +1,7 @@
+import { runConformanceSuite } from '@baton/conformance';
+import { memoryBackend } from '@baton/memory';
+
+runConformanceSuite({
+  name: 'memory',
+  create: async () => memoryBackend(),
+});

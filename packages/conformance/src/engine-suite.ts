@@ -1,0 +1,157 @@
+// The engine over this backend: the end-to-end guarantees a user relies on (run once with a
+// result, duplicate enqueue, cancellation, resume from checkpoint after a stall, graceful hand-over,
+// retry), exercised through createBaton with short real-time settings.
+import { describe, expect, it } from 'vitest';
+import { createBaton, encodeCheckpoint, PermanentError, type Backend, type Baton, type BatonOptions, type JsonValue } from '@baton/core';
+import { claimIds, eventually, type Harness } from './harness.js';
+
+const WAIT = { timeoutMs: 20_000, pollMs: 50 };
+
+function makeBaton(h: Harness, b: Backend, over: Partial<BatonOptions> = {}): Baton {
+  const baton = createBaton({
+    backend: b,
+    worker: { concurrency: 2, stallTimeoutMs: 5_000, heartbeatIntervalMs: 1_000, pollIntervalMs: 50, shutdownDeadlineMs: 2_000, ...over.worker },
+    retry: { baseMs: 50, maxMs: 200, maxRetries: 3, ...over.retry },
+    checkpoints: { intervalMs: 0, ...over.checkpoints },
+    timerMaxSleepMs: 100,
+    ...Object.fromEntries(Object.entries(over).filter(([k]) => !['worker', 'retry', 'checkpoints'].includes(k))),
+  });
+  // stop, not close: the harness closes the backend itself.
+  h.onCleanup(() => baton.stop({ deadlineMs: 0 }));
+  return baton;
+}
+
+/** A promise with its resolver, for "the handler got this far" signals. */
+function latch<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+export function engineSuite(h: Harness): void {
+  describe('Engine (createBaton)', () => {
+    it('runs an enqueued task to completed with its result', async () => {
+      const b = h.backend();
+      const baton = makeBaton(h, b).register('double', (input) => ({ doubled: (input as { n: number }).n * 2 }));
+      const { taskId, duplicate } = await baton.enqueue('double', { n: 21 });
+      expect(duplicate).toBe(false);
+      await baton.start();
+      const rec = await baton.waitFor(taskId, WAIT);
+      expect(rec).toMatchObject({ state: 'completed', result: { doubled: 42 }, attempt: 0, leaseId: null });
+    });
+
+    it('a duplicate enqueue returns the same task with duplicate: true and the handler runs once', async () => {
+      const b = h.backend();
+      let runs = 0;
+      const baton = makeBaton(h, b).register('once', () => ++runs);
+      const first = await baton.enqueue('once', { b: 2, a: 1 });
+      const second = await baton.enqueue('once', { a: 1, b: 2 });
+      expect(second).toEqual({ taskId: first.taskId, duplicate: true, key: first.key });
+      await baton.start();
+      expect((await baton.waitFor(first.taskId, WAIT)).state).toBe('completed');
+      await baton.stop();
+      expect(runs).toBe(1);
+    });
+
+    it('cancellation reaches ctx.signal of a running handler and the task ends cancelled', async () => {
+      const b = h.backend();
+      const started = latch();
+      let aborted = false;
+      const baton = makeBaton(h, b).register('long', async (_input, ctx) => {
+        started.resolve();
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        aborted = true;
+        throw ctx.signal.reason;
+      });
+      const { taskId } = await baton.enqueue('long', {});
+      await baton.start();
+      await started.promise;
+      expect(await baton.cancel(taskId)).toBe(true);
+      expect(await eventually(() => aborted)).toBe(true);
+      expect((await baton.waitFor(taskId, WAIT)).state).toBe('cancelled');
+    });
+
+    it('resumes from the checkpoint after its first holder stopped heartbeating', async () => {
+      const b = h.backend();
+      const seen: { checkpoint: unknown; recoveries: number }[] = [];
+      const baton = makeBaton(h, b, { worker: { stallTimeoutMs: 1_000, heartbeatIntervalMs: 200 } });
+      baton.register('resumable', (_input, ctx) => {
+        seen.push({ checkpoint: ctx.checkpoint, recoveries: ctx.recoveries });
+        return 'resumed';
+      });
+      const { taskId } = await baton.enqueue('resumable', { items: 30 });
+      // A worker that claims, starts, checkpoints, then dies without releasing.
+      const lease = (await claimIds(b, [taskId], 300)).get(taskId)!;
+      await b.tasks.start([{ taskId, leaseId: lease, workerId: 'crashed-worker' }]);
+      const blob = encodeCheckpoint(taskId, 'step-2', { done: 20 } as JsonValue, { gzipAboveBytes: 10_240, maxBytes: 1_000_000 });
+      expect(await b.checkpoints.save(taskId, lease, blob)).toBe(true);
+
+      await baton.start();
+      const rec = await baton.waitFor(taskId, WAIT);
+      expect(rec).toMatchObject({ state: 'completed', result: 'resumed', attempt: 0 });
+      expect(rec.recoveries).toBeGreaterThanOrEqual(1);
+      expect(seen[0]).toEqual({ checkpoint: { token: 'step-2', data: { done: 20 } }, recoveries: 1 });
+    });
+
+    it('graceful stop releases the lease so a second baton picks the task up at once', async () => {
+      const b = h.backend();
+      const started = latch();
+      let firstSawAbort = false;
+      let runs = 0;
+      const handler = async (_input: JsonValue, ctx: { signal: AbortSignal }) => {
+        runs++;
+        if (runs === 1) {
+          started.resolve();
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+          firstSawAbort = true;
+          throw ctx.signal.reason;
+        }
+        return 'second';
+      };
+      // A stall timeout far beyond the wait below: only the release can explain a quick pickup.
+      const worker = { stallTimeoutMs: 120_000, heartbeatIntervalMs: 10_000, shutdownDeadlineMs: 100 };
+      const first = makeBaton(h, b, { worker }).register('handover', handler);
+      const { taskId } = await first.enqueue('handover', {});
+      await first.start();
+      await started.promise;
+      await first.stop();
+      expect(firstSawAbort).toBe(true);
+      expect(await b.tasks.get(taskId)).toMatchObject({ state: 'pending', leaseId: null, attempt: 0, recoveries: 0 });
+
+      const second = makeBaton(h, b, { worker }).register('handover', handler);
+      await second.start();
+      const rec = await second.waitFor(taskId, WAIT);
+      expect(rec).toMatchObject({ state: 'completed', result: 'second', attempt: 0, recoveries: 0 });
+    });
+
+    it('retries after a thrown error and succeeds on attempt 1', async () => {
+      const b = h.backend();
+      const attempts: number[] = [];
+      const baton = makeBaton(h, b).register('flaky', (_input, ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt === 0) throw new Error('transient failure');
+        return { attempt: ctx.attempt };
+      });
+      const { taskId } = await baton.enqueue('flaky', {});
+      await baton.start();
+      const rec = await baton.waitFor(taskId, WAIT);
+      expect(rec).toMatchObject({ state: 'completed', result: { attempt: 1 }, attempt: 1 });
+      expect(attempts).toEqual([0, 1]);
+    });
+
+    it('a PermanentError makes the task dead at once, with the error stored', async () => {
+      const b = h.backend();
+      let runs = 0;
+      const baton = makeBaton(h, b).register('bad-input', () => {
+        runs++;
+        throw new PermanentError('input is invalid');
+      });
+      const { taskId } = await baton.enqueue('bad-input', {});
+      await baton.start();
+      const rec = await baton.waitFor(taskId, WAIT);
+      expect(rec.state).toBe('dead');
+      expect(rec.error).toMatchObject({ message: 'input is invalid', code: 'PERMANENT' });
+      expect(runs).toBe(1);
+    });
+  });
+}
