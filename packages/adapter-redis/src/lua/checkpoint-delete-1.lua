@@ -1,0 +1,23 @@
+-- checkpoint-delete: deletes the tasks' checkpoints and clears hasCheckpoint on tasks that remain.
+-- KEYS[1] checkpoint stats hash
+-- ARGV[1] key prefix P · ARGV[2..] taskIds
+-- Reply: number of checkpoints deleted
+local P = ARGV[1]
+local n = 0
+local seen = {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if not seen[id] then
+    seen[id] = true
+    local ck = P .. 'cp:' .. id
+    local bytes = redis.call('HGET', ck, 'n')
+    if bytes then
+      redis.call('DEL', ck)
+      redis.call('HINCRBY', KEYS[1], 'count', -1)
+      redis.call('HINCRBY', KEYS[1], 'bytes', -tonumber(bytes))
+      if redis.call('EXISTS', P .. 't:' .. id) == 1 then redis.call('HSET', P .. 't:' .. id, 'cp', 0) end
+      n = n + 1
+    end
+  end
+end
+return n
