@@ -1,0 +1,237 @@
+-- Baton on PostgreSQL, schema version 1.
+-- :SCHEMA: is replaced by the validated, quoted schema name (e.g. "baton").
+-- Applied once, in its own transaction, under the migration advisory lock; the ledger
+-- (:SCHEMA:.baton_migrations) records it. Forward-only: never edit a released file, add 000002_….
+
+-- Task records and their state machine (the seed's `tasks`). One row per task; the row's
+-- lease_id fences every write a worker makes (checkpoint, usage, completion).
+CREATE TABLE :SCHEMA:.tasks (
+  id               text PRIMARY KEY,
+  -- Creation order: list() and purge page by it (created_at can tie within one statement).
+  seq              bigint GENERATED ALWAYS AS IDENTITY,
+  type             text NOT NULL,
+  input            jsonb NOT NULL,
+  state            text NOT NULL DEFAULT 'pending'
+                   CHECK (state IN ('pending', 'running', 'scheduled', 'completed', 'dead', 'cancelled')),
+  idempotency_key  text NOT NULL,
+  run_id           text,
+  phase_id         text,
+  attempt          integer NOT NULL DEFAULT 0,
+  max_retries      integer NOT NULL DEFAULT 0,
+  recoveries       integer NOT NULL DEFAULT 0,
+  budget           jsonb,
+  cost_usd         double precision NOT NULL DEFAULT 0,
+  tokens           double precision NOT NULL DEFAULT 0,
+  lease_id         text,
+  worker_id        text,
+  has_checkpoint   boolean NOT NULL DEFAULT false,
+  result           jsonb,
+  error            jsonb,
+  duration_ms      double precision,
+  created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+  started_at       timestamptz,
+  finished_at      timestamptz
+) WITH (fillfactor = 90);
+
+-- list({ states }) and the reconciler (pending, idle) walk this in creation order.
+CREATE INDEX tasks_state_seq_idx ON :SCHEMA:.tasks (state, seq);
+-- purge(): finished tasks of one state, oldest first / beyond the newest N.
+CREATE INDEX tasks_finished_idx ON :SCHEMA:.tasks (state, finished_at, seq) WHERE finished_at IS NOT NULL;
+CREATE INDEX tasks_run_idx ON :SCHEMA:.tasks (run_id, seq) WHERE run_id IS NOT NULL;
+-- cancelPhase() and list({ phaseId }).
+CREATE INDEX tasks_phase_idx ON :SCHEMA:.tasks (phase_id, seq) WHERE phase_id IS NOT NULL;
+CREATE INDEX tasks_type_idx ON :SCHEMA:.tasks (type, seq);
+
+-- Idempotency keys: key → task for keyTtlMs. Separate from tasks because a key may map to a
+-- new task once its TTL passed, while the old task (same key) is still kept.
+CREATE TABLE :SCHEMA:.idempotency_keys (
+  key         text PRIMARY KEY,
+  task_id     text NOT NULL,
+  expires_at  timestamptz NOT NULL
+);
+CREATE INDEX idempotency_keys_expires_idx ON :SCHEMA:.idempotency_keys (expires_at);
+
+-- The queue: one live delivery per task at most (primary key), leased by claimers with
+-- FOR UPDATE SKIP LOCKED. A row leaves only by ack/remove; an expired lease is reclaimed.
+-- No foreign key to tasks: the Queue port also serves task ids stored elsewhere.
+CREATE TABLE :SCHEMA:.deliveries (
+  task_id           text PRIMARY KEY,
+  seq               bigint GENERATED ALWAYS AS IDENTITY,
+  ready_at          timestamptz NOT NULL,
+  lease_id          text,
+  lease_expires_at  timestamptz,
+  enqueued_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+  CHECK ((lease_id IS NULL) = (lease_expires_at IS NULL))
+) WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.05);
+-- claim(): ready deliveries, oldest first.
+CREATE INDEX deliveries_ready_idx ON :SCHEMA:.deliveries (ready_at, seq) WHERE lease_id IS NULL;
+-- reclaimExpired(): leases past their expiry (the stalled-task query).
+CREATE INDEX deliveries_lease_idx ON :SCHEMA:.deliveries (lease_expires_at) WHERE lease_id IS NOT NULL;
+
+-- One checkpoint per task, newest save wins. 'json' checkpoints are kept in a json column:
+-- queryable by a DBA (data->'step') yet returned byte for byte as saved, which JSONB (key
+-- reordering, reformatting) could not promise. 'gzip' ones are the compressed bytes.
+-- Removed with the task.
+CREATE TABLE :SCHEMA:.checkpoints (
+  task_id       text PRIMARY KEY REFERENCES :SCHEMA:.tasks (id) ON DELETE CASCADE,
+  token         text NOT NULL,
+  encoding      text NOT NULL CHECK (encoding IN ('json', 'gzip')),
+  data          json,
+  body          bytea,
+  -- JSON size before compression, and the size of what is stored.
+  size_bytes    integer NOT NULL,
+  stored_bytes  integer NOT NULL,
+  created_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+  CHECK (data IS NOT NULL OR body IS NOT NULL)
+);
+-- gzip bodies are already compressed: don't let TOAST try again.
+ALTER TABLE :SCHEMA:.checkpoints ALTER COLUMN body SET STORAGE EXTERNAL;
+CREATE INDEX checkpoints_updated_idx ON :SCHEMA:.checkpoints (updated_at);
+
+-- Append-only audit trail. seq is assigned under an advisory lock, so it follows commit order
+-- and one append's events are contiguous.
+CREATE TABLE :SCHEMA:.events (
+  seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id         text NOT NULL,
+  type       text NOT NULL,
+  at         timestamptz NOT NULL,
+  run_id     text,
+  phase_id   text,
+  task_id    text,
+  worker_id  text,
+  data       jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+CREATE INDEX events_task_idx ON :SCHEMA:.events (task_id, seq) WHERE task_id IS NOT NULL;
+CREATE INDEX events_run_idx ON :SCHEMA:.events (run_id, seq) WHERE run_id IS NOT NULL;
+CREATE INDEX events_phase_idx ON :SCHEMA:.events (phase_id, seq) WHERE phase_id IS NOT NULL;
+CREATE INDEX events_type_idx ON :SCHEMA:.events (type, seq);
+-- `at` grows with seq, so a BRIN index serves since-queries and cleanup at almost no write cost.
+CREATE INDEX events_at_idx ON :SCHEMA:.events USING brin (at);
+
+-- Durable timers: retries, phase timeouts, cleanups, custom actions. A claim hides a timer
+-- until claimed_until; complete() stamps fired_at (kept for audit until cleanup_fired_timers).
+CREATE TABLE :SCHEMA:.timers (
+  id             text PRIMARY KEY,
+  kind           text NOT NULL CHECK (kind IN ('retry', 'timeout', 'cleanup', 'custom')),
+  key            text,
+  task_id        text,
+  phase_id       text,
+  name           text,
+  payload        jsonb NOT NULL DEFAULT 'null'::jsonb,
+  due_at         timestamptz NOT NULL,
+  claimed_until  timestamptz,
+  created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+  fired_at       timestamptz
+);
+-- While a timer with a key is pending, the key is taken.
+CREATE UNIQUE INDEX timers_key_idx ON :SCHEMA:.timers (key) WHERE fired_at IS NULL AND key IS NOT NULL;
+-- claimDue() / nextDueIn(): pending timers by due time (the due-timer query).
+CREATE INDEX timers_due_idx ON :SCHEMA:.timers (due_at) WHERE fired_at IS NULL;
+CREATE INDEX timers_task_idx ON :SCHEMA:.timers (task_id) WHERE fired_at IS NULL AND task_id IS NOT NULL;
+CREATE INDEX timers_phase_idx ON :SCHEMA:.timers (phase_id) WHERE fired_at IS NULL AND phase_id IS NOT NULL;
+CREATE INDEX timers_fired_idx ON :SCHEMA:.timers (fired_at) WHERE fired_at IS NOT NULL;
+
+-- Liveness of workers and tasks; an entry counts until expires_at (its TTL).
+CREATE TABLE :SCHEMA:.heartbeats (
+  id          text PRIMARY KEY,
+  last_seen   timestamptz NOT NULL,
+  expires_at  timestamptz NOT NULL
+);
+CREATE INDEX heartbeats_last_seen_idx ON :SCHEMA:.heartbeats (last_seen);
+CREATE INDEX heartbeats_expires_idx ON :SCHEMA:.heartbeats (expires_at);
+
+-- Running tasks with their heartbeat status: the lease (backend clock) decides when the
+-- queue lives here; otherwise the newest heartbeat of the task or its worker.
+CREATE VIEW :SCHEMA:.active_tasks AS
+SELECT
+  t.id,
+  t.type,
+  t.run_id,
+  t.phase_id,
+  t.worker_id,
+  t.lease_id,
+  t.attempt,
+  t.recoveries,
+  t.has_checkpoint,
+  t.started_at,
+  t.updated_at,
+  now() - t.started_at AS running_for,
+  d.lease_expires_at,
+  greatest(hb_task.last_seen, hb_worker.last_seen) AS last_heartbeat,
+  CASE
+    WHEN d.lease_expires_at IS NOT NULL AND d.lease_expires_at > now() THEN 'healthy'
+    WHEN d.lease_expires_at IS NOT NULL THEN 'stalled'
+    WHEN greatest(hb_task.expires_at, hb_worker.expires_at) > now() THEN 'healthy'
+    WHEN greatest(hb_task.expires_at, hb_worker.expires_at) IS NOT NULL THEN 'stalled'
+    ELSE 'unknown'
+  END AS heartbeat_status
+FROM :SCHEMA:.tasks t
+LEFT JOIN :SCHEMA:.deliveries d ON d.task_id = t.id AND d.lease_id = t.lease_id
+LEFT JOIN :SCHEMA:.heartbeats hb_task ON hb_task.id = t.id
+LEFT JOIN :SCHEMA:.heartbeats hb_worker ON hb_worker.id = t.worker_id
+WHERE t.state = 'running';
+
+CREATE VIEW :SCHEMA:.task_stats_by_phase AS
+SELECT
+  t.phase_id,
+  count(*) AS total,
+  count(*) FILTER (WHERE t.state = 'pending') AS pending,
+  count(*) FILTER (WHERE t.state = 'running') AS running,
+  count(*) FILTER (WHERE t.state = 'scheduled') AS scheduled,
+  count(*) FILTER (WHERE t.state = 'completed') AS completed,
+  count(*) FILTER (WHERE t.state = 'dead') AS dead,
+  count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled,
+  sum(t.cost_usd) AS cost_usd,
+  sum(t.tokens) AS tokens,
+  avg(t.duration_ms) AS avg_duration_ms,
+  sum(t.attempt) AS failed_runs,
+  sum(t.recoveries) AS recoveries,
+  min(t.created_at) AS first_created_at,
+  max(t.finished_at) AS last_finished_at
+FROM :SCHEMA:.tasks t
+GROUP BY t.phase_id;
+
+CREATE VIEW :SCHEMA:.pending_timers AS
+SELECT
+  t.id,
+  t.kind,
+  t.key,
+  t.task_id,
+  t.phase_id,
+  t.name,
+  t.due_at,
+  t.due_at - now() AS due_in,
+  t.claimed_until,
+  t.created_at
+FROM :SCHEMA:.timers t
+WHERE t.fired_at IS NULL
+ORDER BY t.due_at;
+
+-- Cleanup for DBAs and cron jobs; each returns how many rows it removed.
+CREATE FUNCTION :SCHEMA:.cleanup_old_checkpoints(days integer) RETURNS bigint
+LANGUAGE sql AS $fn$
+  WITH gone AS (
+    DELETE FROM :SCHEMA:.checkpoints WHERE updated_at < now() - make_interval(days => days) RETURNING task_id
+  ), flag AS (
+    UPDATE :SCHEMA:.tasks t SET has_checkpoint = false FROM gone WHERE t.id = gone.task_id
+  )
+  SELECT count(*) FROM gone;
+$fn$;
+
+CREATE FUNCTION :SCHEMA:.cleanup_old_events(days integer) RETURNS bigint
+LANGUAGE sql AS $fn$
+  WITH gone AS (
+    DELETE FROM :SCHEMA:.events WHERE at < now() - make_interval(days => days) RETURNING 1
+  )
+  SELECT count(*) FROM gone;
+$fn$;
+
+CREATE FUNCTION :SCHEMA:.cleanup_fired_timers(days integer) RETURNS bigint
+LANGUAGE sql AS $fn$
+  WITH gone AS (
+    DELETE FROM :SCHEMA:.timers WHERE fired_at < now() - make_interval(days => days) RETURNING 1
+  )
+  SELECT count(*) FROM gone;
+$fn$;

@@ -1,0 +1,149 @@
+// LISTEN/NOTIFY wake-up for idle claimers: one dedicated connection per backend listens on the
+// schema's channel; enqueue/release/reclaim NOTIFY it, so an idle worker claims new work at
+// once instead of after a poll interval. The connection is re-established with backoff when it
+// drops (server restart, pg_terminate_backend); while it is down, claimers fall back to timed polls.
+import type { Logger } from '@baton/core';
+import type { PgNotification, PgPool, PgPoolClient } from './pg-types.js';
+
+const KEEPALIVE_MS = 30_000;
+const MIN_RETRY_MS = 100;
+const MAX_RETRY_MS = 5_000;
+
+export class Notifier {
+  private client: PgPoolClient | null = null;
+  private connecting: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private keepalive: NodeJS.Timeout | null = null;
+  private retryMs = MIN_RETRY_MS;
+  private closed = false;
+  private readonly waiters = new Set<() => void>();
+  /** Bumped by every notification and reconnect: a claimer that saw it change must look again. */
+  generation = 0;
+
+  constructor(
+    private readonly pool: PgPool,
+    private readonly channel: string,
+    private readonly logger: Logger,
+  ) {}
+
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  /** Starts listening if not yet; resolves when LISTEN is active or the attempt failed (retried in the background). */
+  ensure(): Promise<void> {
+    if (this.client || this.closed) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  /** Resolves on the first wake after `sinceGeneration`, after `ms`, or when `signal` aborts. */
+  wait(ms: number, sinceGeneration: number, signal?: AbortSignal): Promise<void> {
+    if (ms <= 0 || this.generation !== sinceGeneration || signal?.aborted || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Wakes local claimers (work became ready in this process). */
+  wake(): void {
+    this.generation++;
+    for (const done of [...this.waiters]) done();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.connecting) await this.connecting;
+    const client = this.client;
+    this.detach();
+    if (client) {
+      client.on('error', () => undefined);
+      try {
+        await client.query({ text: `UNLISTEN "${this.channel}"` });
+        client.release();
+      } catch {
+        client.release(true);
+      }
+    }
+    this.wake();
+  }
+
+  private async connect(): Promise<void> {
+    let client: PgPoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      const c = client;
+      c.on('notification', (message: PgNotification) => {
+        if (message.channel === this.channel) this.wake();
+      });
+      c.on('error', (err: Error) => this.lost(c, err));
+      c.on('end', () => this.lost(c, new Error('connection ended')));
+      await c.query({ text: `LISTEN "${this.channel}"` });
+      if (this.closed) {
+        c.removeAllListeners();
+        c.release(true);
+        return;
+      }
+      const reconnect = this.retryMs > MIN_RETRY_MS;
+      this.client = c;
+      this.retryMs = MIN_RETRY_MS;
+      this.keepalive = setInterval(() => {
+        c.query({ text: 'SELECT 1' }).catch((err: unknown) => this.lost(c, err as Error));
+      }, KEEPALIVE_MS);
+      this.keepalive.unref();
+      if (reconnect) this.logger.info({ channel: this.channel }, 'LISTEN connection re-established');
+      // Notifications sent while we were not listening are gone: let waiters look for work.
+      this.wake();
+    } catch (err) {
+      if (client) {
+        client.removeAllListeners();
+        client.on('error', () => undefined);
+        client.release(true);
+      }
+      this.logger.warn({ err, channel: this.channel, retryInMs: this.retryMs }, 'LISTEN connection failed; claimers poll until it is back');
+      this.scheduleRetry();
+    }
+  }
+
+  private lost(client: PgPoolClient, err: Error): void {
+    if (this.client !== client) return;
+    this.detach();
+    // Late errors from the dead socket must not reach an unhandled 'error' event.
+    client.on('error', () => undefined);
+    client.release(err);
+    if (this.closed) return;
+    this.logger.warn({ err, channel: this.channel }, 'LISTEN connection lost; reconnecting');
+    this.wake();
+    this.scheduleRetry();
+  }
+
+  private detach(): void {
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = null;
+    const client = this.client;
+    this.client = null;
+    client?.removeAllListeners();
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    const delay = this.retryMs;
+    this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.ensure();
+    }, delay);
+    this.retryTimer.unref();
+  }
+}
