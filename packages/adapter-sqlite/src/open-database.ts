@@ -96,7 +96,7 @@ export function openDatabase(source: { file: string } | { database: SqliteDataba
     if (db === null || typeof db !== 'object' || typeof db.prepare !== 'function') {
       throw new ConfigError('sqliteBackend({ database }) needs a better-sqlite3 Database instance.');
     }
-    file = db.memory ? ':memory:' : db.name;
+    file = db.memory ? ':memory:' : resolve(db.name);
     if (!db.open) throw new ConfigError(`The better-sqlite3 database ${file} passed to sqliteBackend is closed; pass an open one.`);
     if (db.readonly) {
       throw new ConfigError(`The better-sqlite3 database ${file} passed to sqliteBackend was opened { readonly: true }; Baton must write to it. Open it read-write.`);
