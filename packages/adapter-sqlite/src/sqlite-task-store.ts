@@ -56,10 +56,9 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     // An outcome without a result or error keeps the stored one (a completed retry still shows why it failed before).
     finish: p(
-      'UPDATE baton_tasks SET state = @state, attempt = attempt + @failed, ' +
-        'result = coalesce(@result, result), error = coalesce(@error, error), ' +
-        'duration_ms = coalesce(@durationMs, duration_ms), lease_id = NULL, worker_id = NULL, finished_at = @finishedAt, updated_at = @now ' +
-        "WHERE id = @id AND state = 'running' AND lease_id = @leaseId",
+      'UPDATE baton_tasks SET state = ?, attempt = attempt + ?, result = coalesce(?, result), error = coalesce(?, error), ' +
+        'duration_ms = coalesce(?, duration_ms), lease_id = NULL, worker_id = NULL, finished_at = ?, updated_at = ? ' +
+        "WHERE id = ? AND state = 'running' AND lease_id = ?",
     ),
     heldRecoveries: p("SELECT recoveries FROM baton_tasks WHERE id = ? AND state = 'running' AND lease_id = ?").pluck(),
     recover: p(
@@ -152,17 +151,17 @@ export class SqliteTaskStore implements TaskStore {
       return outcomes.map((o) => {
         const terminal = o.state === 'completed' || o.state === 'dead';
         return (
-          finish.run({
-            state: o.state,
-            failed: o.state === 'scheduled' ? 1 : 0,
-            result: jsonOrNull(o.result),
-            error: o.error === undefined ? null : JSON.stringify(o.error),
-            durationMs: o.durationMs ?? null,
-            finishedAt: terminal ? now : null,
+          finish.run(
+            o.state,
+            o.state === 'scheduled' ? 1 : 0,
+            jsonOrNull(o.result),
+            o.error === undefined ? null : JSON.stringify(o.error),
+            o.durationMs ?? null,
+            terminal ? now : null,
             now,
-            id: o.taskId,
-            leaseId: o.leaseId,
-          }).changes > 0
+            o.taskId,
+            o.leaseId,
+          ).changes > 0
         );
       });
     });
