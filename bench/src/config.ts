@@ -1,0 +1,90 @@
+// Command line → one frozen configuration. Full run: the issue's sizes. --quick: the same
+// scenarios, smaller, so the whole suite finishes in under two minutes.
+import type { ScenarioId } from './systems/types.js';
+
+export interface BenchConfig {
+  quick: boolean;
+  /** Jobs per run in scenarios 1–3. */
+  n: number;
+  /** Timed runs per scenario and system (median and range are over these). */
+  runs: number;
+  /** Jobs in the untimed warm-up pass before the runs. */
+  warmup: number;
+  batchSize: number;
+  concurrency: number;
+  latencyJobs: number;
+  latencySpacingMs: number;
+  latencyConcurrency: number;
+  checkpointTasks: number;
+  checkpointsPerTask: number;
+  recoveryTasks: number;
+  stallTimeoutMs: number;
+  memoryTasks: number;
+  memorySamples: number;
+  /** Budget of one timed run; past it the run stops and is recorded as "timeout". */
+  runTimeoutMs: number;
+  memoryTimeoutMs: number;
+  only: string[] | null;
+  scenarios: ScenarioId[];
+  /** Write BENCHMARKS.md (default: on for full runs, off for --quick). */
+  write: boolean;
+  argv: string[];
+}
+
+const ALL: ScenarioId[] = [1, 2, 3, 4, 5, 6, 7];
+
+function int(name: string, v: string, min: number, max: number): number {
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}; got ${v}.`);
+  return n;
+}
+
+export function parseArgs(argv: string[]): BenchConfig {
+  const flags = new Map<string, string>();
+  for (const a of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    if (!m) throw new Error(`Unknown argument ${a}. Usage: npm run bench -- [--quick] [--only=redis,bullmq] [--scenario=1,3] [--n=20000] [--runs=3] [--write|--no-write]`);
+    flags.set(m[1]!, m[2] ?? 'true');
+  }
+  const known = ['quick', 'only', 'scenario', 'n', 'runs', 'write', 'no-write', 'timeout'];
+  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`Unknown flag --${k}; known: ${known.map((x) => `--${x}`).join(' ')}.`);
+  const quick = flags.has('quick');
+  const n = flags.has('n') ? int('n', flags.get('n')!, 10, 10_000_000) : quick ? 1_000 : 20_000;
+  const scenarios = flags.has('scenario')
+    ? flags
+        .get('scenario')!
+        .split(',')
+        .map((s) => int('scenario', s.trim(), 1, 7) as ScenarioId)
+    : ALL;
+  const only = flags.has('only')
+    ? flags
+        .get('only')!
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : null;
+  const runTimeoutMs = flags.has('timeout') ? int('timeout', flags.get('timeout')!, 1, 3_600) * 1_000 : quick ? 12_000 : 120_000;
+  return Object.freeze({
+    quick,
+    n,
+    runs: flags.has('runs') ? int('runs', flags.get('runs')!, 1, 10) : quick ? 1 : 3,
+    warmup: Math.max(50, Math.min(2_000, Math.floor(n / 10))),
+    batchSize: 1_000,
+    concurrency: 50,
+    latencyJobs: quick ? 200 : 2_000,
+    latencySpacingMs: 2,
+    latencyConcurrency: 10,
+    checkpointTasks: quick ? 20 : 200,
+    checkpointsPerTask: 10,
+    recoveryTasks: 50,
+    stallTimeoutMs: quick ? 2_000 : 5_000,
+    memoryTasks: quick ? 10_000 : 200_000,
+    memorySamples: 10,
+    runTimeoutMs,
+    memoryTimeoutMs: quick ? 10_000 : 180_000,
+    only,
+    scenarios,
+    write: flags.has('no-write') ? false : flags.has('write') || !quick,
+    argv,
+  });
+}

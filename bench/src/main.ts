@@ -1,0 +1,92 @@
+// `npm run bench [-- --quick] [--only=redis,bullmq] [--scenario=1,3] [--n=20000] [--runs=3] [--write]`
+// Runs every selected scenario for every selected system, prints the tables, and (full runs, or
+// --write) rewrites the results block of BENCHMARKS.md at the repository root.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from './config.js';
+import { describeMachine } from './machine.js';
+import { machineBlock, parametersBlock, scenarioTable, settingsTable, targetsTable, writeBenchmarksFile } from './report.js';
+import { active, runCell, type Row } from './runner.js';
+import { SCENARIOS } from './scenarios/index.js';
+import { SYSTEMS } from './systems/index.js';
+import { checkTargets } from './targets.js';
+import { bounded, now } from './time.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const started = now();
+const log = (m: string) => process.stderr.write(`[${((now() - started) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);
+
+async function cleanupAndExit(code: number): Promise<never> {
+  for (const [ns, system] of active) await bounded(() => system.destroy(ns), 10_000, `cleanup of ${ns}`, log);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const config = parseArgs(process.argv.slice(2));
+  const known = SYSTEMS.map((s) => s.id);
+  for (const id of config.only ?? []) if (!known.includes(id)) throw new Error(`--only: unknown system ${JSON.stringify(id)}; known: ${known.join(', ')}.`);
+  const systems = config.only ? SYSTEMS.filter((s) => config.only!.includes(s.id)) : SYSTEMS;
+  const scenarios = SCENARIOS.filter((s) => config.scenarios.includes(s.id));
+  const command = `npm run bench${config.argv.length > 0 ? ` -- ${config.argv.join(' ')}` : ''}`;
+  const machine = await describeMachine();
+  log(`${command} — ${machine.cores} cores, Node ${machine.node}, load ${machine.loadStart.join(' ')}`);
+
+  const rows: Row[] = [];
+  for (const scenario of scenarios) {
+    log(`scenario ${scenario.id}: ${scenario.title}`);
+    for (const system of systems) {
+      log(` ${system.label}`);
+      const row = await runCell(scenario, system, config, log);
+      if (row.status !== 'ok') log(`  ${row.status}${row.reason ? `: ${row.reason}` : ''}`);
+      rows.push(row);
+    }
+  }
+  machine.loadEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+
+  const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const block = [
+    `## Latest results — ${date}`,
+    '',
+    `Command: \`${command}\` (${((now() - started) / 60_000).toFixed(1)} min)`,
+    '',
+    machineBlock(machine),
+    parametersBlock(config),
+    '',
+    ...scenarios.map((s) => scenarioTable(s, rows.filter((r) => r.scenario === s.id))),
+    '### Targets',
+    '',
+    targetsTable(checkTargets(rows, config)),
+    '',
+    '### Settings of each system',
+    '',
+    settingsTable(systems),
+    '',
+  ].join('\n');
+  process.stdout.write(`\n${block}\n`);
+
+  const dir = resolve(REPO, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(resolve(dir, 'latest.json'), JSON.stringify({ date, command, machine, config, rows }, null, 2));
+  if (config.write) {
+    writeBenchmarksFile(resolve(REPO, 'BENCHMARKS.md'), block);
+    log('wrote BENCHMARKS.md');
+  }
+  log(`done in ${((now() - started) / 1000).toFixed(0)} s`);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: cleaning up ${active.size} namespace(s)`);
+    void cleanupAndExit(130);
+  });
+}
+
+main().then(
+  // Some clients keep timers alive after close; the run is over, so exit explicitly.
+  () => cleanupAndExit(0),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    void cleanupAndExit(1);
+  },
+);

@@ -1,0 +1,116 @@
+// Runs one scenario for one system: probe, warm-up (untimed), timed runs on fresh namespaces,
+// cleanup after each, and the median / range of what finished. Never throws: every outcome
+// (not built, n/a, error, timeout) becomes a visible row.
+import type { BenchConfig } from './config.js';
+import type { RunResult, Scenario } from './scenarios/types.js';
+import { newNamespace } from './services.js';
+import { median } from './stats.js';
+import type { Family, ScenarioId, System } from './systems/types.js';
+import { bounded, now, withDeadline } from './time.js';
+
+export type RowStatus = 'ok' | 'timeout' | 'error' | 'not built' | 'unavailable' | 'n/a';
+
+export interface Aggregate {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export interface Row {
+  scenario: ScenarioId;
+  system: string;
+  label: string;
+  kind: 'baton' | 'peer';
+  family: Family;
+  status: RowStatus;
+  reason?: string;
+  agg: Record<string, Aggregate>;
+  runs: RunResult[];
+  notes: string[];
+}
+
+/** Namespaces in use right now, so an interrupted run can still clean up. */
+export const active = new Map<string, System>();
+
+const probes = new Map<string, Promise<string | null>>();
+
+export function probe(system: System): Promise<string | null> {
+  let p = probes.get(system.id);
+  if (!p) {
+    p = withDeadline(system.probe(), 15_000, `${system.id} probe`).catch((err: unknown) => `unavailable: ${(err as Error).message}`);
+    probes.set(system.id, p);
+  }
+  return p;
+}
+
+async function attempt(scenario: Scenario, system: System, config: BenchConfig, warmup: boolean, log: (m: string) => void): Promise<RunResult | Error> {
+  const ns = newNamespace();
+  const budget = scenario.timeoutMs(config);
+  active.set(ns, system);
+  try {
+    const run = scenario.run({ config, system, ns, deadline: now() + budget, warmup, log });
+    // The scenario stops itself at its deadline; this outer bound only catches a hang.
+    return await withDeadline(run, budget + 45_000, `scenario ${scenario.id} on ${system.id}`);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  } finally {
+    await bounded(() => system.destroy(ns), 30_000, `${system.id}: cleanup of ${ns}`, log);
+    active.delete(ns);
+  }
+}
+
+function aggregate(results: RunResult[]): Record<string, Aggregate> {
+  const out: Record<string, Aggregate> = {};
+  const keys = new Set(results.flatMap((r) => Object.keys(r.metrics)));
+  for (const k of keys) {
+    const vals = results.map((r) => r.metrics[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (vals.length > 0) out[k] = { median: median(vals), min: Math.min(...vals), max: Math.max(...vals), n: vals.length };
+  }
+  return out;
+}
+
+export async function runCell(scenario: Scenario, system: System, config: BenchConfig, log: (m: string) => void): Promise<Row> {
+  const row: Row = { scenario: scenario.id, system: system.id, label: system.label, kind: system.kind, family: system.family, status: 'ok', agg: {}, runs: [], notes: [] };
+  const reason = await probe(system);
+  if (reason) {
+    row.status = reason.startsWith('not built') ? 'not built' : 'unavailable';
+    row.reason = reason;
+    return row;
+  }
+  const na = system.unsupported(scenario.id);
+  if (na) {
+    row.status = 'n/a';
+    row.reason = na;
+    return row;
+  }
+  if (scenario.warmup) {
+    const w = await attempt(scenario, system, config, true, log);
+    if (w instanceof Error) {
+      row.status = 'error';
+      row.reason = `warm-up failed: ${w.message.split('\n')[0]}`;
+      return row;
+    }
+    if (w.timedOut) row.notes.push('warm-up hit the time budget');
+  }
+  const total = scenario.runs(config);
+  for (let k = 0; k < total; k++) {
+    const r = await attempt(scenario, system, config, false, log);
+    if (r instanceof Error) {
+      row.status = 'error';
+      row.reason = r.message.split('\n')[0];
+      break;
+    }
+    row.runs.push(r);
+    log(`  run ${k + 1}/${total}: ${Object.entries(r.metrics).map(([m, v]) => `${m}=${Number.isFinite(v) ? Math.round(v * 100) / 100 : v}`).join(' ')}${r.timedOut ? ' (timeout)' : ''}`);
+    if (r.timedOut) break; // a system that cannot finish in the budget is not run again
+  }
+  const complete = row.runs.filter((r) => !r.timedOut);
+  if (complete.length > 0) row.agg = aggregate(complete);
+  else if (row.runs.length > 0) {
+    row.agg = aggregate(row.runs);
+    if (row.status === 'ok') row.status = 'timeout';
+  }
+  for (const r of row.runs) for (const n of r.notes ?? []) if (!row.notes.includes(n)) row.notes.push(n);
+  return row;
+}

@@ -1,0 +1,144 @@
+// Loopback servers the benchmark talks to, and the namespace-scoped helpers every system uses
+// to measure and remove what it wrote (keys under a prefix, a Postgres schema, files).
+import { randomBytes } from 'node:crypto';
+import { rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** A fresh isolation name, valid as a Redis prefix, a Postgres schema and a file name. */
+export function newNamespace(): string {
+  return `bench_${randomBytes(5).toString('hex')}`;
+}
+
+export function assertLoopback(url: string): void {
+  const host = new URL(url).hostname;
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) {
+    throw new Error(`The benchmark only talks to loopback servers; ${new URL(url).protocol}//${host} is not one.`);
+  }
+}
+
+export function newRedis(): Redis {
+  assertLoopback(REDIS_URL);
+  // maxRetriesPerRequest: null is what BullMQ requires of its connections; harmless elsewhere.
+  return new Redis(REDIS_URL, { maxRetriesPerRequest: null, connectTimeout: 2_000, lazyConnect: false });
+}
+
+export async function withRedis<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
+  assertLoopback(REDIS_URL);
+  const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    return await fn(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  assertLoopback(DATABASE_URL);
+  const c = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2_000 });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const SCAN_LIMIT = 10_000; // SCAN pages: bounds the walk even on a huge shared keyspace
+
+/** Keys matching `pattern`, walked with SCAN (bounded). */
+async function scanKeys(r: Redis, pattern: string, onPage: (keys: string[]) => Promise<void>): Promise<void> {
+  let cursor = '0';
+  for (let page = 0; page < SCAN_LIMIT; page++) {
+    const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 2_000);
+    if (keys.length > 0) await onPage(keys);
+    cursor = next;
+    if (cursor === '0') return;
+  }
+}
+
+/** Sum of MEMORY USAGE over the keys under a prefix: the backend's own footprint on a shared server. */
+export async function redisBytes(prefix: string): Promise<number> {
+  return withRedis(async (r) => {
+    let total = 0;
+    await scanKeys(r, `${prefix}*`, async (keys) => {
+      const pipe = r.pipeline();
+      for (const k of keys) pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
+      for (const [err, v] of (await pipe.exec()) ?? []) if (!err && typeof v === 'number') total += v;
+    });
+    return total;
+  });
+}
+
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  await withRedis(async (r) => {
+    await scanKeys(r, `${prefix}*`, async (keys) => {
+      await r.unlink(...keys);
+    });
+  });
+}
+
+export function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`Refusing to use ${JSON.stringify(name)} as a Postgres identifier.`);
+  return `"${name}"`;
+}
+
+/** Tables, indexes and TOAST of one schema, including dead tuples not yet vacuumed. */
+export async function pgSchemaBytes(schema: string): Promise<number> {
+  return withPg(async (c) => {
+    const { rows } = await c.query<{ bytes: string | null }>(
+      `select coalesce(sum(pg_total_relation_size(c.oid)), 0)::text as bytes
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = $1 and c.relkind in ('r', 'p', 'm')`,
+      [schema],
+    );
+    return Number(rows[0]?.bytes ?? 0);
+  });
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  await withPg(async (c) => {
+    await c.query(`drop schema if exists ${quoteIdent(schema)} cascade`);
+  });
+}
+
+export function sqliteFile(ns: string): string {
+  return join(tmpdir(), `${ns}.db`);
+}
+
+export async function fileBytes(file: string): Promise<number> {
+  let total = 0;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) total += await stat(f).then((s) => s.size, () => 0);
+  return total;
+}
+
+export async function removeFiles(file: string): Promise<void> {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) await rm(f, { force: true });
+}
+
+/** A one-line reason when a server does not answer, else null. */
+export async function probeRedis(): Promise<string | null> {
+  try {
+    await withRedis((r) => r.ping());
+    return null;
+  } catch (err) {
+    return `Redis unreachable at ${REDIS_URL}: ${(err as Error).message}`;
+  }
+}
+
+export async function probePostgres(): Promise<string | null> {
+  try {
+    await withPg((c) => c.query('select 1'));
+    return null;
+  } catch (err) {
+    return `Postgres unreachable: ${(err as Error).message}`;
+  }
+}

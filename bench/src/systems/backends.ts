@@ -1,0 +1,171 @@
+// Baton's backends as the harness builds them: each one loaded from its package's sources when
+// the package exists and exports its factory, otherwise reported as "not built" (never skipped).
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Backend, BackendPorts } from '@baton/core';
+import {
+  DATABASE_URL,
+  NATS_URL,
+  REDIS_URL,
+  assertLoopback,
+  deleteRedisKeys,
+  dropSchema,
+  fileBytes,
+  pgSchemaBytes,
+  probePostgres,
+  probeRedis,
+  redisBytes,
+  removeFiles,
+  sqliteFile,
+} from '../services.js';
+import type { Family } from './types.js';
+
+const REPO = resolve(import.meta.dirname, '../../..');
+
+type Factory = (...args: unknown[]) => Backend;
+
+interface Source {
+  pkg: string;
+  dir: string;
+  factory: string;
+}
+
+export interface BackendRecipe {
+  family: Family;
+  label: string;
+  settings: string;
+  multiProcess: boolean;
+  sources: Source[];
+  probeServer(): Promise<string | null>;
+  make(factories: Record<string, Factory>, ns: string): Backend;
+  bytes(ns: string): Promise<number | null>;
+  destroy(ns: string): Promise<void>;
+}
+
+const redisPattern = (ns: string) => `{${ns}}:*`;
+
+const MEMORY: Source = { pkg: '@baton/memory', dir: 'adapter-memory', factory: 'memoryBackend' };
+const SQLITE: Source = { pkg: '@baton/sqlite', dir: 'adapter-sqlite', factory: 'sqliteBackend' };
+const REDIS: Source = { pkg: '@baton/redis', dir: 'adapter-redis', factory: 'redisBackend' };
+const POSTGRES: Source = { pkg: '@baton/postgres', dir: 'adapter-postgres', factory: 'postgresBackend' };
+const NATS: Source = { pkg: '@baton/nats', dir: 'adapter-nats', factory: 'natsBackend' };
+
+const none = async () => null;
+
+export const RECIPES: BackendRecipe[] = [
+  {
+    family: 'memory',
+    label: 'Baton memory',
+    settings: 'memoryBackend() — in-process Maps, nothing durable',
+    multiProcess: false,
+    sources: [MEMORY],
+    probeServer: none,
+    make: (f) => f.memoryBackend!(),
+    bytes: none,
+    destroy: async () => undefined,
+  },
+  {
+    family: 'sqlite',
+    label: 'Baton sqlite',
+    settings: "sqliteBackend({ file }) — WAL, synchronous=NORMAL (the default: commits survive a process crash), file in os.tmpdir()",
+    multiProcess: true,
+    sources: [SQLITE],
+    probeServer: none,
+    make: (f, ns) => f.sqliteBackend!({ file: sqliteFile(ns) }),
+    bytes: (ns) => fileBytes(sqliteFile(ns)),
+    destroy: (ns) => removeFiles(sqliteFile(ns)),
+  },
+  {
+    family: 'redis',
+    label: 'Baton redis',
+    settings: 'redisBackend(url, { prefix }) — its own ioredis connection, defaults otherwise',
+    multiProcess: true,
+    sources: [REDIS],
+    probeServer: probeRedis,
+    make: (f, ns) => f.redisBackend!(REDIS_URL, { prefix: ns }),
+    bytes: (ns) => redisBytes(redisPattern(ns)),
+    destroy: (ns) => deleteRedisKeys(redisPattern(ns)),
+  },
+  {
+    family: 'postgres',
+    label: 'Baton postgres',
+    settings: 'postgresBackend(url, { schema }) — pool of 10 (default), prepared statements on, LISTEN/NOTIFY wake',
+    multiProcess: true,
+    sources: [POSTGRES],
+    probeServer: probePostgres,
+    make: (f, ns) => f.postgresBackend!(DATABASE_URL, { schema: ns }),
+    bytes: (ns) => pgSchemaBytes(ns),
+    destroy: (ns) => dropSchema(ns),
+  },
+  {
+    family: 'production',
+    label: 'Baton production',
+    settings: 'mixBackend: Redis queue + heartbeats, Postgres tasks, checkpoints, timers, events (same settings as the two above)',
+    multiProcess: true,
+    sources: [REDIS, POSTGRES],
+    probeServer: async () => (await probeRedis()) ?? (await probePostgres()),
+    make: (f, ns) => production(f.redisBackend!(REDIS_URL, { prefix: ns }), f.postgresBackend!(DATABASE_URL, { schema: ns })),
+    bytes: async (ns) => (await redisBytes(redisPattern(ns))) + (await pgSchemaBytes(ns)),
+    destroy: async (ns) => {
+      await deleteRedisKeys(redisPattern(ns));
+      await dropSchema(ns);
+    },
+  },
+  {
+    family: 'nats',
+    label: 'Baton nats',
+    settings: 'natsBackend(url, { prefix }) — JetStream work-queue stream + KV',
+    multiProcess: true,
+    sources: [NATS],
+    probeServer: async () => {
+      assertLoopback(NATS_URL.replace(/^nats:/, 'http:'));
+      return null;
+    },
+    make: (f, ns) => f.natsBackend!(NATS_URL, { prefix: ns }),
+    bytes: none,
+    destroy: async () => undefined,
+  },
+];
+
+let mixBackendFn: ((parts: BackendPorts & { name?: string; sources: Backend[] }) => Backend) | null = null;
+
+function production(redis: Backend, postgres: Backend): Backend {
+  if (!mixBackendFn) throw new Error('loadCore() was not awaited');
+  return mixBackendFn({
+    name: 'production',
+    queue: redis.queue,
+    heartbeats: redis.heartbeats,
+    tasks: postgres.tasks,
+    checkpoints: postgres.checkpoints,
+    timers: postgres.timers,
+    events: postgres.events,
+    sources: [redis, postgres],
+  });
+}
+
+export async function loadCore(): Promise<void> {
+  const core = await import('@baton/core');
+  mixBackendFn = core.mixBackend;
+}
+
+/** The recipe's factories, or why they cannot be loaded yet. */
+export async function loadFactories(recipe: BackendRecipe): Promise<Record<string, Factory> | string> {
+  const out: Record<string, Factory> = {};
+  for (const s of recipe.sources) {
+    const entry = join(REPO, 'packages', s.dir, 'src', 'index.ts');
+    if (!existsSync(entry)) return `not built: packages/${s.dir}/src/index.ts does not exist yet`;
+    let mod: Record<string, unknown>;
+    try {
+      // A variable specifier: resolved at run time (tsx maps @baton/* to sources), so a package
+      // that has not landed cannot break the harness's own typecheck.
+      const spec: string = s.pkg;
+      mod = (await import(spec)) as Record<string, unknown>;
+    } catch (err) {
+      return `not built: ${s.pkg} failed to load (${String((err as Error).message).split('\n')[0]})`;
+    }
+    const fn = mod[s.factory];
+    if (typeof fn !== 'function') return `not built: ${s.pkg} does not export ${s.factory}() yet`;
+    out[s.factory] = fn as Factory;
+  }
+  return out;
+}

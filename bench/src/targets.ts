@@ -1,0 +1,89 @@
+// The issue's targets, checked against the rows of one run (ratios within the same run).
+import type { BenchConfig } from './config.js';
+import type { Row } from './runner.js';
+import type { ScenarioId } from './systems/types.js';
+
+export interface TargetResult {
+  target: string;
+  measured: string;
+  state: 'met' | 'missed' | 'not measured';
+}
+
+interface Value {
+  v: number;
+  partial: boolean;
+}
+
+function value(rows: Row[], scenario: ScenarioId, system: string, metric: string): Value | null {
+  const r = rows.find((x) => x.scenario === scenario && x.system === system);
+  if (!r || (r.status !== 'ok' && r.status !== 'timeout')) return null;
+  const a = r.agg[metric];
+  return a ? { v: a.median, partial: r.status === 'timeout' } : null;
+}
+
+const fmt = (v: number, digits = 2) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits));
+const p = (x: Value) => (x.partial ? ' (partial: hit the time budget)' : '');
+
+function ratioTarget(rows: Row[], s: ScenarioId, metric: string, baton: string, peers: string[], min: number, label: string): TargetResult {
+  const b = value(rows, s, baton, metric);
+  const ps = peers.map((id) => ({ id, v: value(rows, s, id, metric) })).filter((x): x is { id: string; v: Value } => x.v !== null);
+  if (!b || ps.length === 0) return { target: label, measured: 'not measured (a side is missing)', state: 'not measured' };
+  const best = ps.reduce((a, c) => (c.v.v > a.v.v ? c : a));
+  const ratio = b.v / best.v.v;
+  return {
+    target: label,
+    measured: `${fmt(b.v)} vs ${best.id} ${fmt(best.v.v)}${p(best.v)} → ${ratio.toFixed(2)}×`,
+    state: ratio >= min ? 'met' : 'missed',
+  };
+}
+
+function latencyTarget(rows: Row[], baton: string, peer: string, factor: number, label: string): TargetResult {
+  const b = value(rows, 4, baton, 'p50');
+  const q = value(rows, 4, peer, 'p50');
+  if (!b || !q) return { target: label, measured: 'not measured (a side is missing)', state: 'not measured' };
+  return { target: label, measured: `p50 ${fmt(b.v)} ms vs ${peer} ${fmt(q.v)} ms${p(q)} → ${(b.v / q.v).toFixed(2)}×`, state: b.v <= q.v * factor ? 'met' : 'missed' };
+}
+
+function absTarget(rows: Row[], s: ScenarioId, system: string, metric: string, unit: string, ok: (v: number) => boolean, label: string): TargetResult {
+  const b = value(rows, s, system, metric);
+  if (!b) return { target: label, measured: 'not measured', state: 'not measured' };
+  return { target: label, measured: `${fmt(b.v)} ${unit}${p(b)}`, state: ok(b.v) && !b.partial ? 'met' : 'missed' };
+}
+
+const BATON = ['memory', 'sqlite', 'redis', 'postgres', 'production', 'nats'];
+
+export function checkTargets(rows: Row[], config: BenchConfig): TargetResult[] {
+  const stall = config.stallTimeoutMs / 1000;
+  const out: TargetResult[] = [
+    ratioTarget(rows, 3, 'jobs/s', 'redis', ['bullmq'], 2, 'Redis adapter ≥ 2× BullMQ on scenario 3'),
+    ratioTarget(rows, 1, 'jobs/s', 'redis', ['bullmq'], 1.5, 'Redis adapter ≥ 1.5× BullMQ on scenario 1'),
+    ratioTarget(rows, 2, 'jobs/s', 'redis', ['bullmq'], 1.5, 'Redis adapter ≥ 1.5× BullMQ on scenario 2'),
+    latencyTarget(rows, 'redis', 'bullmq', 1, "Redis adapter p50 latency ≤ BullMQ's"),
+    ratioTarget(rows, 3, 'jobs/s', 'postgres', ['pg-boss', 'graphile-worker'], 1.5, 'Postgres adapter ≥ 1.5× the better of pg-boss and graphile-worker on scenario 3'),
+    ratioTarget(rows, 2, 'jobs/s', 'postgres', ['pg-boss', 'graphile-worker'], 1, 'Postgres adapter ≥ 1× the better of pg-boss and graphile-worker on scenario 2'),
+    latencyTarget(rows, 'postgres', 'graphile-worker', 0.5, "Postgres adapter p50 latency ≤ half of graphile-worker's"),
+    absTarget(rows, 3, 'memory', 'jobs/s', 'jobs/s', (v) => v >= 200_000, 'Memory adapter ≥ 200,000 jobs/s on scenario 3'),
+    absTarget(rows, 3, 'sqlite', 'jobs/s', 'jobs/s', (v) => v >= 10_000, 'SQLite ≥ 10,000 jobs/s on scenario 3'),
+    absTarget(rows, 5, 'redis', 'p50', 'ms', (v) => v <= 1, 'Checkpoint p50 ≤ 1 ms on Redis'),
+    absTarget(rows, 5, 'sqlite', 'p50', 'ms', (v) => v <= 1, 'Checkpoint p50 ≤ 1 ms on SQLite'),
+    absTarget(rows, 5, 'postgres', 'p50', 'ms', (v) => v <= 3, 'Checkpoint p50 ≤ 3 ms on Postgres'),
+  ];
+  for (const id of BATON) {
+    const row = rows.find((r) => r.scenario === 6 && r.system === id);
+    if (!row || row.status === 'n/a') continue;
+    out.push(absTarget(rows, 6, id, 'recovery', 's', (v) => v <= stall + 2, `Recovery ≤ stall timeout + 2 s (${stall + 2} s) on ${id}`));
+  }
+  for (const id of BATON) {
+    const row = rows.find((r) => r.scenario === 7 && r.system === id);
+    if (!row || (row.status !== 'ok' && row.status !== 'timeout')) continue;
+    const rss = row.agg['rss growth']?.median;
+    const be = row.agg['backend growth']?.median;
+    const flat = (v: number | undefined) => v === undefined || !Number.isFinite(v) || v <= 10;
+    out.push({
+      target: `Memory plateaus on ${id} (≤ 10 % growth over the second half)`,
+      measured: `RSS ${rss === undefined ? '?' : fmt(rss, 1)} %, backend ${be === undefined || !Number.isFinite(be) ? 'n/a' : `${fmt(be, 1)} %`} over ${fmt(row.agg.processed?.median ?? 0)} tasks`,
+      state: row.status === 'ok' && flat(rss) && flat(be) ? 'met' : 'missed',
+    });
+  }
+  return out;
+}
