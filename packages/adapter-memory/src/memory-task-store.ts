@@ -1,6 +1,8 @@
-// In-process TaskStore. Records live in one Map (insertion order = creation order) plus a
-// per-state index so the reconciler's `pending` scans skip finished tasks. Every call does all
-// its work synchronously, which makes each state change atomic; records are copied in and out.
+// In-process TaskStore. Records live in one Map whose insertion order is creation order, so
+// "oldest first" is iteration order and a limited list stops early. There is no per-state index:
+// it cost more on the hot path than the occasional full scan (reconciler, purge) it saves, and
+// retention keeps the map bounded. Every call does its work synchronously, which makes each
+// state change atomic; records are copied in and out.
 import {
   isTerminal,
   type CreateResult,
@@ -23,8 +25,8 @@ import { cloneJson, type MemoryState, type StoredTask } from './memory-state.js'
 const POISON_PILL: Omit<StoredError, 'message'> = { name: 'PoisonPillError', code: 'POISON_PILL', stack: null };
 
 export class MemoryTaskStore implements TaskStore {
-  private readonly keys = new Map<string, { taskId: string; expiresAt: number }>();
-  private readonly byState = new Map<TaskState, Set<string>>();
+  /** Idempotency key → the task it was last given to; the task holds the key's expiry. */
+  private readonly keys = new Map<string, StoredTask>();
   private seq = 0;
 
   constructor(private readonly state: MemoryState) {}
@@ -37,8 +39,8 @@ export class MemoryTaskStore implements TaskStore {
     this.state.assertOpen();
     const now = this.state.now();
     return tasks.map((t) => {
-      const key = this.keys.get(t.idempotencyKey);
-      if (key !== undefined && key.expiresAt > now && this.tasks.has(key.taskId)) return { id: key.taskId, duplicate: true };
+      const holder = this.keys.get(t.idempotencyKey);
+      if (holder !== undefined && holder.keyExpiresAt > now) return { id: holder.id, duplicate: true };
       if (this.tasks.has(t.id)) return { id: t.id, duplicate: true };
       const record: StoredTask = {
         id: t.id,
@@ -64,10 +66,10 @@ export class MemoryTaskStore implements TaskStore {
         startedAt: null,
         finishedAt: null,
         seq: ++this.seq,
+        keyExpiresAt: now + t.keyTtlMs,
       };
       this.tasks.set(t.id, record);
-      this.index(record.id, null, 'pending');
-      this.keys.set(t.idempotencyKey, { taskId: t.id, expiresAt: now + t.keyTtlMs });
+      this.keys.set(t.idempotencyKey, record);
       return { id: t.id, duplicate: false };
     });
   }
@@ -90,26 +92,20 @@ export class MemoryTaskStore implements TaskStore {
       (filter.phaseId === undefined || t.phaseId === filter.phaseId) &&
       (idleBefore === null || t.updatedAt <= idleBefore);
 
-    let found: StoredTask[] = [];
+    const found: StoredTask[] = [];
     if (filter.ids !== undefined) {
       for (const id of new Set(filter.ids)) {
         const t = this.tasks.get(id);
         if (t !== undefined && matches(t)) found.push(t);
       }
-    } else if (states !== null) {
-      for (const s of states) for (const id of this.byState.get(s) ?? []) {
-        const t = this.tasks.get(id);
-        if (t !== undefined && matches(t)) found.push(t);
-      }
+      found.sort((a, b) => a.seq - b.seq);
+      if (found.length > limit) found.length = limit;
     } else {
-      // Map order is creation order, so the first `limit` matches are the oldest.
       for (const t of this.tasks.values()) {
         if (found.length >= limit) break;
         if (matches(t)) found.push(t);
       }
     }
-    found.sort((a, b) => a.seq - b.seq);
-    if (found.length > limit) found = found.slice(0, limit);
     return found.map(copyOut);
   }
 
@@ -211,9 +207,7 @@ export class MemoryTaskStore implements TaskStore {
   async cancelPhase(phaseId: string): Promise<string[]> {
     this.state.assertOpen();
     const ids: string[] = [];
-    for (const s of ['pending', 'running', 'scheduled'] as const) {
-      for (const id of this.byState.get(s) ?? []) if (this.tasks.get(id)?.phaseId === phaseId) ids.push(id);
-    }
+    for (const t of this.tasks.values()) if (t.phaseId === phaseId && !isTerminal(t.state)) ids.push(t.id);
     return this.transition(ids, ['pending', 'running', 'scheduled'], 'cancelled');
   }
 
@@ -221,10 +215,7 @@ export class MemoryTaskStore implements TaskStore {
     this.state.assertOpen();
     const cutoff = this.state.now() - options.olderThanMs;
     const inState: StoredTask[] = [];
-    for (const id of this.byState.get(options.state) ?? []) {
-      const t = this.tasks.get(id);
-      if (t !== undefined) inState.push(t);
-    }
+    for (const t of this.tasks.values()) if (t.state === options.state) inState.push(t);
     // Newest first by finish time; everything past keepLatest, or finished before the cutoff, goes.
     inState.sort((a, b) => (b.finishedAt ?? b.updatedAt) - (a.finishedAt ?? a.updatedAt) || b.seq - a.seq);
     const victims: StoredTask[] = [];
@@ -234,8 +225,7 @@ export class MemoryTaskStore implements TaskStore {
     }
     for (const t of victims) {
       this.tasks.delete(t.id);
-      this.byState.get(t.state)?.delete(t.id);
-      if (this.keys.get(t.idempotencyKey)?.taskId === t.id) this.keys.delete(t.idempotencyKey);
+      if (this.keys.get(t.idempotencyKey) === t) this.keys.delete(t.idempotencyKey);
       this.state.taskPurged(t.id);
     }
     return victims.length;
@@ -247,17 +237,8 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   private move(t: StoredTask, to: TaskState, now: number): void {
-    this.index(t.id, t.state, to);
     t.state = to;
     t.updatedAt = now;
-  }
-
-  private index(id: string, from: TaskState | null, to: TaskState): void {
-    if (from === to) return;
-    if (from !== null) this.byState.get(from)?.delete(id);
-    let set = this.byState.get(to);
-    if (set === undefined) this.byState.set(to, (set = new Set()));
-    set.add(id);
   }
 }
 

@@ -3,7 +3,7 @@
 // retry), exercised through createBaton with short real-time settings.
 import { describe, expect, it } from 'vitest';
 import { createBaton, encodeCheckpoint, PermanentError, type Backend, type Baton, type BatonOptions, type JsonValue } from '@baton/core';
-import { claimIds, eventually, type Harness } from './harness.js';
+import { claimIds, eventually, newTask, type Harness } from './harness.js';
 
 const WAIT = { timeoutMs: 20_000, pollMs: 50 };
 
@@ -122,6 +122,15 @@ export function engineSuite(h: Harness): void {
       await second.start();
       const rec = await second.waitFor(taskId, WAIT);
       expect(rec).toMatchObject({ state: 'completed', result: 'second', attempt: 0, recoveries: 0 });
+    });
+
+    it('delivers a task that was created but never enqueued (reconciler)', async () => {
+      const b = h.backend();
+      const baton = makeBaton(h, b, { reconcileAfterMs: 200 }).register('orphan', () => 'found');
+      const t = newTask({ type: 'orphan', input: {} });
+      await b.tasks.create([t]);
+      await baton.start();
+      expect(await baton.waitFor(t.id, WAIT)).toMatchObject({ state: 'completed', result: 'found' });
     });
 
     it('retries after a thrown error and succeeds on attempt 1', async () => {

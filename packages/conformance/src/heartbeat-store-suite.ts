@@ -20,8 +20,8 @@ export function heartbeatStoreSuite(h: Harness): void {
       const b = h.backend();
       await b.heartbeats.beat([{ id: 'short', ttlMs: 200 }, { id: 'renewed', ttlMs: 400 }]);
       await sleep(250);
-      await b.heartbeats.beat([{ id: 'renewed', ttlMs: 400 }]);
-      await sleep(350);
+      await b.heartbeats.beat([{ id: 'renewed', ttlMs: 5_000 }]);
+      await sleep(450);
       expect(await b.heartbeats.lastSeen('short')).toBeNull();
       expect(await b.heartbeats.lastSeen('renewed')).not.toBeNull();
       expect((await b.heartbeats.stale(0)).map((s) => s.id)).not.toContain('short');
@@ -30,14 +30,14 @@ export function heartbeatStoreSuite(h: Harness): void {
     it('stale lists live entries older than olderThanMs, stalest first, up to limit', async () => {
       const b = h.backend();
       await b.heartbeats.beat([{ id: 'oldest', ttlMs: 60_000 }, { id: 'expired', ttlMs: 150 }]);
-      await sleep(300);
+      await sleep(500);
       await b.heartbeats.beat([{ id: 'older', ttlMs: 60_000 }]);
-      await sleep(300);
+      await sleep(500);
       await b.heartbeats.beat([{ id: 'fresh', ttlMs: 60_000 }]);
-      const stale = await b.heartbeats.stale(200);
+      const stale = await b.heartbeats.stale(300);
       expect(stale.map((s) => s.id)).toEqual(['oldest', 'older']);
       expect(stale[0]!.lastSeen).toBe(await b.heartbeats.lastSeen('oldest'));
-      expect((await b.heartbeats.stale(200, 1)).map((s) => s.id)).toEqual(['oldest']);
+      expect((await b.heartbeats.stale(300, 1)).map((s) => s.id)).toEqual(['oldest']);
     });
 
     it('remove forgets entries', async () => {

@@ -2,6 +2,7 @@
 // backend from the target, uses real time with short leases, and reads the backend's declared
 // capabilities instead of guessing.
 import { describe } from 'vitest';
+import { backendSuite } from './backend-suite.js';
 import { checkpointStoreSuite } from './checkpoint-store-suite.js';
 import { engineSuite } from './engine-suite.js';
 import { eventLogSuite } from './event-log-suite.js';
@@ -19,6 +20,7 @@ export type { ConformanceTarget } from './harness.js';
 export function runConformanceSuite(target: ConformanceTarget): void {
   describe(`conformance: ${target.name}`, () => {
     const h = createHarness(target);
+    backendSuite(h);
     taskStoreSuite(h);
     taskLifecycleSuite(h);
     queueSuite(h);

@@ -30,8 +30,14 @@ export function queueSuite(h: Harness): void {
         await b.queue.enqueue([{ taskId: id }]);
         await sleep(3);
       }
-      const first = await b.queue.claim({ limit: 3, leaseMs: LEASE, waitMs: 2_000 });
-      expect(first.map((d) => d.taskId)).toEqual(ids.slice(0, 3));
+      // A backend may hand out fewer than limit per call; the order across calls is what counts.
+      const first: string[] = [];
+      for (let i = 0; i < 20 && first.length < 3; i++) {
+        const got = await b.queue.claim({ limit: 3 - first.length, leaseMs: LEASE, waitMs: 500 });
+        expect(got.length).toBeLessThanOrEqual(3 - first.length);
+        first.push(...got.map((d) => d.taskId));
+      }
+      expect(first).toEqual(ids.slice(0, 3));
       const rest = await b.queue.claim({ limit: 3, leaseMs: LEASE, waitMs: 2_000 });
       expect(rest.map((d) => d.taskId)).toEqual(ids.slice(3));
     });
@@ -76,10 +82,10 @@ export function queueSuite(h: Harness): void {
     it('a delayed delivery is not claimable before delayMs and is after', async () => {
       const b = h.backend();
       const id = newId();
-      await b.queue.enqueue([{ taskId: id, delayMs: 400 }]);
+      await b.queue.enqueue([{ taskId: id, delayMs: 800 }]);
       expect(await b.queue.claim({ limit: 1, leaseMs: LEASE, waitMs: 0 })).toEqual([]);
       expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, delayed: 1 });
-      await sleep(1_000);
+      await sleep(1_600);
       const got = await b.queue.claim({ limit: 1, leaseMs: LEASE, waitMs: 2_000 });
       expect(got.map((d) => d.taskId)).toEqual([id]);
     });
@@ -105,10 +111,10 @@ export function queueSuite(h: Harness): void {
       const id = newId();
       await b.queue.enqueue([{ taskId: id }]);
       const [d] = await b.queue.claim({ limit: 1, leaseMs: LEASE, waitMs: 2_000 });
-      expect(await b.queue.release([{ ...d!, delayMs: 400 }])).toEqual([true]);
+      expect(await b.queue.release([{ ...d!, delayMs: 800 }])).toEqual([true]);
       expect(await b.queue.claim({ limit: 1, leaseMs: LEASE, waitMs: 0 })).toEqual([]);
       expect((await b.queue.depth()).delayed).toBe(1);
-      await sleep(1_000);
+      await sleep(1_600);
       expect((await b.queue.claim({ limit: 1, leaseMs: LEASE, waitMs: 2_000 })).map((x) => x.taskId)).toEqual([id]);
     });
 

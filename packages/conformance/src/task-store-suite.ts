@@ -83,10 +83,10 @@ export function taskStoreSuite(h: Harness): void {
 
     it('once a key’s TTL has passed the key maps to nothing and a new task is created', async () => {
       const b = h.backend();
-      const first = newTask({ keyTtlMs: 200 });
+      const first = newTask({ keyTtlMs: 500 });
       await b.tasks.create([first]);
       expect((await b.tasks.create([newTask({ idempotencyKey: first.idempotencyKey })]))[0]).toEqual({ id: first.id, duplicate: true });
-      await sleep(600);
+      await sleep(1_200);
       const second = newTask({ idempotencyKey: first.idempotencyKey, keyTtlMs: 60_000 });
       expect(await b.tasks.create([second])).toEqual([{ id: second.id, duplicate: false }]);
       expect(await b.tasks.get(first.id)).not.toBeNull();

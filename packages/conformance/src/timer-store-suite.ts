@@ -114,10 +114,10 @@ export function timerStoreSuite(h: Harness): void {
       const b = h.backend();
       const t = timer();
       await b.timers.schedule([t]);
-      expect((await b.timers.claimDue(10, 200)).map((x) => x.id)).toEqual([t.id]);
-      expect(await b.timers.claimDue(10, 200)).toEqual([]);
+      expect((await b.timers.claimDue(10, 500)).map((x) => x.id)).toEqual([t.id]);
+      expect(await b.timers.claimDue(10, 500)).toEqual([]);
       expect((await b.timers.list({})).map((x) => x.id)).toEqual([t.id]);
-      await sleep(700);
+      await sleep(1_200);
       expect((await b.timers.claimDue(10, 60_000)).map((x) => x.id)).toEqual([t.id]);
     });
 
