@@ -1,6 +1,6 @@
 // Memory-only behaviour: the backend clock is the injected clock, and a closed backend refuses use.
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, newId, type NewTask } from '@baton/core';
+import { BackendUnavailableError, newId, type JsonValue, type NewTask } from '@baton/core';
 import { FakeClock, memoryBackend } from '@baton/memory';
 
 const task = (over: Partial<NewTask> = {}): NewTask => ({
@@ -95,6 +95,26 @@ describe('memoryBackend', () => {
     const got = await b.tasks.get(r!.id);
     (got!.input as { list: number[] }).list.push(3);
     expect((await b.tasks.get(r!.id))!.input).toEqual({ list: [1, 2] });
+  });
+
+  it('copies a __proto__ key as an own property, never as a prototype', async () => {
+    const b = memoryBackend();
+    const input = JSON.parse('{"__proto__":{"polluted":true},"a":[1,{"b":2}]}') as JsonValue;
+    const [r] = await b.tasks.create([task({ input })]);
+    const got = (await b.tasks.get(r!.id))!.input as Record<string, unknown>;
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    expect(got.polluted).toBeUndefined();
+    expect(Object.keys(got)).toEqual(['__proto__', 'a']);
+    expect(Object.getOwnPropertyDescriptor(got, '__proto__')?.value).toEqual({ polluted: true });
+  });
+
+  it('stores what JSON would make of values with toJSON (a Date becomes its ISO string)', async () => {
+    const b = memoryBackend();
+    const at = new Date(0);
+    const [timer] = await b.timers.schedule([
+      { id: 'x', kind: 'custom', delayMs: 0, key: null, taskId: null, phaseId: null, name: null, payload: { at } as unknown as JsonValue },
+    ]);
+    expect(timer!.payload).toEqual({ at: '1970-01-01T00:00:00.000Z' });
   });
 
   it('keeps claim and ack fast with a large backlog', async () => {
