@@ -60,6 +60,6 @@ export interface EventLog {
   append(events: NewEvent[], options?: WriteOptions): Promise<void>;
   /** Matching events in append order. */
   query(query: EventQuery): Promise<StoredEvent[]>;
-  /** Drops events older than `olderThanMs` and beyond the newest `keepLatest`; returns how many. */
+  /** Drops events that are older than `olderThanMs` or beyond the newest `keepLatest` (at most `limit`); returns how many. */
   purge(options: { olderThanMs: number; keepLatest: number; limit: number }): Promise<number>;
 }

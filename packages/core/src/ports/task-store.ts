@@ -130,9 +130,9 @@ export interface TaskCount {
 
 export interface PurgeOptions {
   state: TerminalState;
-  /** Delete tasks that finished more than this many ms ago… */
+  /** Delete tasks that finished more than this many ms ago, or… */
   olderThanMs: number;
-  /** …and any beyond the newest `keepLatest` in that state. */
+  /** …that are beyond the newest `keepLatest` in that state. */
   keepLatest: number;
   /** Most rows removed by one call. */
   limit: number;
