@@ -10,7 +10,9 @@ export class MemoryEventLog implements EventLog {
 
   async append(events: NewEvent[]): Promise<void> {
     this.state.assertOpen();
-    for (const e of events) this.events.push({ ...e, data: cloneJson(e.data), seq: ++this.seq });
+    // Stored as handed in (plus seq): core builds a fresh object per event and never touches it
+    // again, and query hands out copies, so nobody can mutate the log.
+    for (const e of events) this.events.push(Object.assign(e, { seq: ++this.seq }) as StoredEvent);
   }
 
   async query(query: EventQuery): Promise<StoredEvent[]> {

@@ -3,7 +3,7 @@
 import type { Clock } from './clock.js';
 import type { JsonObject } from './json.js';
 import type { Logger } from './logger.js';
-import { newId } from './idempotency.js';
+import { randomBytes } from 'node:crypto';
 import type { EventLog, EventType, NewEvent } from './ports/event-log.js';
 import type { WriteOptions } from './ports/backend.js';
 
@@ -19,6 +19,14 @@ export interface EventFields {
 
 /** Most events held in memory while the EventLog is unreachable; older ones are dropped with an error log. */
 const MAX_BUFFERED = 100_000;
+
+// Event ids: a random per-process prefix and a counter. Unique across processes like a UUID, at
+// a fraction of the cost on the hot path (two events per task).
+const ID_PREFIX = randomBytes(9).toString('base64url');
+let idCounter = 0;
+function eventId(): string {
+  return `${ID_PREFIX}${(idCounter++).toString(36)}`;
+}
 const MAX_BATCH = 1_000;
 
 export class EventPublisher {
@@ -45,7 +53,7 @@ export class EventPublisher {
 
   make(type: EventType, fields: EventFields = {}): NewEvent {
     return {
-      id: newId(),
+      id: eventId(),
       type,
       at: this.clock.now(),
       runId: fields.runId ?? null,
