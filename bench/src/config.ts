@@ -81,7 +81,7 @@ export function parseArgs(argv: string[]): BenchConfig {
     memoryTasks: quick ? 10_000 : 200_000,
     memorySamples: 10,
     runTimeoutMs,
-    memoryTimeoutMs: quick ? 10_000 : 180_000,
+    memoryTimeoutMs: quick ? 10_000 : 150_000,
     only,
     scenarios,
     write: flags.has('no-write') ? false : flags.has('write') || !quick,

@@ -75,7 +75,7 @@ export async function runCell(scenario: Scenario, system: System, config: BenchC
   const reason = await probe(system);
   if (reason) {
     row.status = reason.startsWith('not built') ? 'not built' : 'unavailable';
-    row.reason = reason;
+    row.reason = reason.replace(/^(not built|unavailable): /, '');
     return row;
   }
   const na = system.unsupported(scenario.id);

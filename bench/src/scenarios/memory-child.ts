@@ -30,8 +30,12 @@ await inst.startWorker(
 );
 const t0 = now();
 
+let lastSampled = -1;
+
 async function sample(): Promise<void> {
   const processed = completed;
+  if (processed === lastSampled) return;
+  lastSampled = processed;
   gc?.();
   const mem = process.memoryUsage();
   const bytes = await withDeadline(inst.backendBytes(), 30_000, 'backend size').catch(() => null);
@@ -54,7 +58,8 @@ while (completed < args.total && now() < deadline) {
   }
   await sleep(5);
 }
-if (completed >= args.total) await sample();
+// The closing sample, also when the budget ran out first (it shows how far the run got).
+await sample();
 tell({ finished: completed >= args.total, completed });
 await withDeadline(inst.close(), 20_000, 'close').catch(() => undefined);
 clearTimeout(hardStop);
