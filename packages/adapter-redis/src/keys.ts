@@ -29,8 +29,8 @@ export interface Keys {
   readonly events: string;
   readonly eventSeq: string;
   task(id: string): string;
+  /** `s:active` (pending, running, scheduled by seq) or `s:<terminal state>` (by finish time). */
   state(state: string): string;
-  finished(state: string): string;
   phase(phaseId: string): string;
   run(runId: string): string;
   checkpoint(taskId: string): string;
@@ -55,7 +55,6 @@ export function makeKeys(prefix: string): Keys {
     eventSeq: `${P}evseq`,
     task: (id: string) => `${P}t:${id}`,
     state: (s: string) => `${P}s:${s}`,
-    finished: (s: string) => `${P}f:${s}`,
     phase: (id: string) => `${P}ph:${id}`,
     run: (id: string) => `${P}run:${id}`,
     checkpoint: (id: string) => `${P}cp:${id}`,

@@ -1,7 +1,7 @@
 // redisBackend(): all six ports on one Redis (or Redis Cluster: every key shares the `{prefix}`
 // hash tag). Accepts the application's ioredis client — its TLS, ACL, Sentinel or Cluster setup —
 // or a URL, in which case the backend owns the connection and closes it.
-import { ConfigError, redactUrl, silentLogger, type Backend, type BackendCapabilities, type Logger } from '@baton/core';
+import { ConfigError, redactUrl, silentLogger, type Backend, type BackendCapabilities, type CreateResult, type Logger, type NewTask } from '@baton/core';
 import { makeKeys } from './keys.js';
 import { checkPersistence, type PersistenceReport } from './persistence-check.js';
 import { RedisCheckpointStore } from './redis-checkpoint-store.js';
@@ -31,6 +31,11 @@ export interface RedisBackendOptions {
 export interface RedisBackend extends Backend {
   /** Settles once the persistence settings were read (null when the check is off). */
   readonly persistence: Promise<PersistenceReport | null>;
+  /**
+   * tasks.create + queue.enqueue of the created tasks in one round trip and one atomic step (not a
+   * port: an engine may use it when both ports are this backend's). `delaysMs[i]` delays task i.
+   */
+  createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[]): Promise<CreateResult[]>;
 }
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
@@ -73,6 +78,7 @@ export function redisBackend(redisOrUrl: RedisClient | string, options: RedisBac
   const log = logger.child({ backend: 'redis', prefix: keys.P });
   const conn = new RedisConnection({ client, owned, target, keyPrefix: keys.P, logger: log });
   const queue = new RedisQueue(conn, keys, options.consumer);
+  const tasks = new RedisTaskStore(conn, keys);
   const persistence =
     options.checkPersistence === false
       ? Promise.resolve(null)
@@ -84,12 +90,13 @@ export function redisBackend(redisOrUrl: RedisClient | string, options: RedisBac
     name: options.name ?? 'redis',
     capabilities: CAPABILITIES,
     queue,
-    tasks: new RedisTaskStore(conn, keys),
+    tasks,
     checkpoints: new RedisCheckpointStore(conn, keys),
     timers: new RedisTimerStore(conn, keys),
     heartbeats: new RedisHeartbeatStore(conn, keys),
     events: new RedisEventLog(conn, keys, eventsMaxLen),
     persistence,
+    createAndEnqueue: (newTasks, delaysMs) => tasks.createAndEnqueue(newTasks, delaysMs),
     async close() {
       await conn.close(() => queue.removeConsumer());
     },

@@ -3,6 +3,7 @@
 // string with a TTL. Every state change is one Lua script that checks and writes atomically.
 import {
   ACTIVE_STATES,
+  TERMINAL_STATES,
   type CreateResult,
   type NewTask,
   type PurgeOptions,
@@ -18,41 +19,57 @@ import {
   type TaskStore,
   type Usage,
 } from '@baton/core';
-import type { Keys } from './keys.js';
+import { GROUP, type Keys } from './keys.js';
 import type { RedisArg } from './redis-client.js';
 import type { RedisConnection } from './redis-connection.js';
-import { decodeTask, opt } from './task-codec.js';
+import { decodeStarted, decodeTask, opt, packX } from './task-codec.js';
 
-const ALL_STATES: readonly TaskState[] = ['pending', 'running', 'scheduled', 'completed', 'dead', 'cancelled'];
 /** Index entries one list-tasks call examines before handing back a cursor (bounds time inside Redis). */
 const LIST_SCAN_BUDGET = 2_000;
 const PHASE_PAGE = 500;
 
 export class RedisTaskStore implements TaskStore {
+  private readonly createKeys: readonly string[];
+
   constructor(
     private readonly conn: RedisConnection,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    this.createKeys = [keys.seq, keys.counts, keys.stream, keys.deliveries, keys.delayed];
+  }
 
   async create(tasks: NewTask[]): Promise<CreateResult[]> {
+    return this.createTasks(tasks, null);
+  }
+
+  /**
+   * create + enqueue in one script: each task this call creates is also made deliverable on this
+   * backend's queue (after its delay). Duplicates are left alone, as create and enqueue would.
+   */
+  createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[]): Promise<CreateResult[]> {
+    return this.createTasks(tasks, delaysMs);
+  }
+
+  private async createTasks(tasks: NewTask[], delaysMs: readonly (number | undefined)[] | null): Promise<CreateResult[]> {
     if (tasks.length === 0) return [];
-    const args: RedisArg[] = [this.keys.P];
-    for (const t of tasks) {
+    const args: RedisArg[] = [this.keys.P, delaysMs === null ? '' : GROUP];
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i]!;
+      const delay = delaysMs?.[i];
       args.push(
         t.id,
         t.type,
-        JSON.stringify(t.input),
         t.idempotencyKey,
         Math.max(1, Math.ceil(t.keyTtlMs)),
         opt(t.runId),
         opt(t.phaseId),
-        t.maxRetries,
-        t.budget === null ? '' : `=${JSON.stringify(t.budget)}`,
+        packX(t),
+        delay !== undefined && delay > 0 ? Math.ceil(delay) : 0,
       );
     }
-    const flat = (await this.conn.run('create', [this.keys.seq, this.keys.counts], args)) as (string | number)[];
-    const out: CreateResult[] = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ id: String(flat[i]), duplicate: flat[i + 1] === 1 });
+    const flat = (await this.conn.run('create', this.createKeys, args)) as (string | number)[];
+    const out: CreateResult[] = new Array<CreateResult>(flat.length / 2);
+    for (let i = 0; i < flat.length; i += 2) out[i / 2] = { id: String(flat[i]), duplicate: flat[i + 1] === 1 };
     return out;
   }
 
@@ -64,26 +81,32 @@ export class RedisTaskStore implements TaskStore {
     const limit = Math.min(Math.max(filter.limit ?? 100, 0), 1000);
     if (limit === 0) return [];
     if (filter.ids !== undefined) return this.listByIds([...new Set(filter.ids)], filter, limit);
-    // Each source index is creation-ordered, so the first `limit` matches of each contain the overall first `limit`.
-    let sources: string[];
-    if (filter.states !== undefined) sources = [...new Set(filter.states)].map((s) => this.keys.state(s));
-    else if (filter.runId !== undefined) sources = [this.keys.run(filter.runId)];
-    else if (filter.phaseId !== undefined) sources = [this.keys.phase(filter.phaseId)];
-    else sources = ALL_STATES.map((s) => this.keys.state(s));
+    // Sources by seq are creation-ordered, so their first `limit` matches contain the overall first
+    // `limit`; terminal-state sets are ordered by finish time and scanned whole (bounded by retention).
+    const active = ACTIVE_STATES as readonly TaskState[];
+    let sources: Source[];
+    if (filter.states !== undefined) {
+      const states = [...new Set(filter.states)];
+      sources = states.filter((s) => !active.includes(s)).map((s) => ({ key: this.keys.state(s), byScore: false }));
+      if (states.some((s) => active.includes(s))) sources.push({ key: this.keys.state('active'), byScore: true });
+    } else if (filter.runId !== undefined) sources = [{ key: this.keys.run(filter.runId), byScore: true }];
+    else if (filter.phaseId !== undefined) sources = [{ key: this.keys.phase(filter.phaseId), byScore: true }];
+    else sources = ['active', ...TERMINAL_STATES].map((s) => ({ key: this.keys.state(s), byScore: s === 'active' }));
     const found: Ordered[] = [];
     for (const source of sources) found.push(...(await this.scan(source, filter, limit)));
     return bySeq(found, limit);
   }
 
-  private async scan(source: string, filter: TaskFilter, limit: number): Promise<Ordered[]> {
-    const out: Ordered[] = [];
-    let cursor: string | null = '-inf';
-    while (cursor !== null && out.length < limit) {
-      const reply = (await this.conn.run('list-tasks', [source], [
+  private async scan(source: Source, filter: TaskFilter, limit: number): Promise<Ordered[]> {
+    let out: Ordered[] = [];
+    let cursor: string | null = source.byScore ? '-inf' : '0';
+    while (cursor !== null && (!source.byScore || out.length < limit)) {
+      const reply = (await this.conn.run('list-tasks', [source.key], [
         this.keys.P,
+        source.byScore ? 'score' : 'rank',
         cursor,
         LIST_SCAN_BUDGET,
-        limit - out.length,
+        source.byScore ? limit - out.length : LIST_SCAN_BUDGET,
         filter.states?.join(',') ?? '',
         opt(filter.type),
         opt(filter.runId),
@@ -96,6 +119,8 @@ export class RedisTaskStore implements TaskStore {
         const task = decodeTask(h);
         if (task !== null) out.push({ task, seq: seqField(h) });
       }
+      // An unordered source keeps only the oldest `limit` matches seen so far.
+      if (!source.byScore && out.length > limit) out = out.sort((a, b) => a.seq - b.seq).slice(0, limit);
     }
     return out;
   }
@@ -120,7 +145,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async counts(): Promise<TaskCount[]> {
-    const flat = (await this.conn.command('HGETALL', [this.keys.counts])) as string[];
+    const flat = (await this.conn.run('counts', [this.keys.counts], [])) as string[];
     const out: TaskCount[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       const field = flat[i]!;
@@ -140,10 +165,10 @@ export class RedisTaskStore implements TaskStore {
     if (claims.length === 0) return [];
     const args: RedisArg[] = [this.keys.P];
     for (const c of claims) args.push(c.taskId, c.leaseId, c.workerId);
-    const reply = (await this.conn.run('start', [this.keys.counts], args)) as (string[] | string | number)[];
+    const reply = (await this.conn.run('start', [this.keys.counts], args)) as ((string | number | null)[] | string | number)[];
     return claims.map((c, i): StartResult => {
       const r = reply[i];
-      if (Array.isArray(r)) return { taskId: c.taskId, task: decodeTask(r)! };
+      if (Array.isArray(r)) return { taskId: c.taskId, task: decodeStarted(r, c.taskId, c.leaseId, c.workerId) };
       return { taskId: c.taskId, task: null, state: typeof r === 'string' ? (r as TaskState) : null };
     });
   }
@@ -207,7 +232,7 @@ export class RedisTaskStore implements TaskStore {
   async purge(options: PurgeOptions): Promise<number> {
     if (options.limit <= 0) return 0;
     return Number(
-      await this.conn.run('purge-tasks', [this.keys.finished(options.state), this.keys.counts, this.keys.checkpointStats], [
+      await this.conn.run('purge-tasks', [this.keys.state(options.state), this.keys.counts, this.keys.checkpointStats], [
         this.keys.P,
         options.state,
         Math.max(0, options.olderThanMs),
@@ -221,6 +246,12 @@ export class RedisTaskStore implements TaskStore {
     const [s, us] = (await this.conn.command('TIME', [])) as [string, string];
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
+}
+
+interface Source {
+  key: string;
+  /** Scored by creation seq (scan by score, may stop early) or by finish time (scan by rank, whole). */
+  byScore: boolean;
 }
 
 interface Ordered {

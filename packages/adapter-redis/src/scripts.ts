@@ -24,6 +24,7 @@ export type ScriptName =
   | 'purge-tasks'
   | 'list-tasks'
   | 'get-tasks'
+  | 'counts'
   | 'checkpoint-save'
   | 'checkpoint-delete'
   | 'timer-schedule'

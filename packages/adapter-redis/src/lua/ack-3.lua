@@ -1,27 +1,22 @@
 -- ack: removes each delivery still leased under the given leaseId.
--- KEYS[1] stream · KEYS[2] deliveries hash · KEYS[3] leases zset
+-- KEYS[1] stream (unused; kept for a uniform key set) · KEYS[2] deliveries hash · KEYS[3] leases zset
 -- ARGV[1] group · ARGV[2..] pairs: taskId, leaseId
 -- Reply: array of 1 (removed) / 0 (lease moved on)
-local out = {}
-local sids = {}
-for i = 2, #ARGV, 2 do
-  local id, leaseId = ARGV[i], ARGV[i + 1]
-  local v = redis.call('HGET', KEYS[2], id)
-  local ok = 0
-  if v and string.sub(v, 1, 1) == 'l' then
-    local sp = string.find(v, ' ', 2, true)
-    if string.sub(v, sp + 1) == leaseId then
-      sids[#sids + 1] = string.sub(v, 2, sp - 1)
-      redis.call('HDEL', KEYS[2], id)
-      redis.call('ZREM', KEYS[3], id)
-      ok = 1
-    end
+local ids = {}
+for i = 2, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+local current = redis.call('HMGET', KEYS[2], unpack(ids))
+local out, gone, seen = {}, {}, {}
+for j, id in ipairs(ids) do
+  if not seen[id] and current[j] == 'l' .. ARGV[2 * j + 1] then
+    seen[id] = true
+    gone[#gone + 1] = id
+    out[j] = 1
+  else
+    out[j] = 0
   end
-  out[#out + 1] = ok
 end
--- Acked entries are deleted at once: the stream only ever holds ready and in-flight deliveries.
-if #sids > 0 then
-  redis.call('XACK', KEYS[1], ARGV[1], unpack(sids))
-  redis.call('XDEL', KEYS[1], unpack(sids))
+if #gone > 0 then
+  redis.call('HDEL', KEYS[2], unpack(gone))
+  redis.call('ZREM', KEYS[3], unpack(gone))
 end
 return out

@@ -1,5 +1,5 @@
 -- enqueue: makes each task deliverable (after its delay) unless it already has a live delivery.
--- KEYS[1] stream · KEYS[2] deliveries hash (taskId → 'd' | 'r'<streamId> | 'l'<streamId> <leaseId>) · KEYS[3] delayed zset
+-- KEYS[1] stream · KEYS[2] deliveries hash (taskId → 'd' | 'r'<streamId> | 'l'<leaseId>) · KEYS[3] delayed zset
 -- ARGV[1] consumer group · ARGV[2..] pairs: taskId, delayMs
 -- Reply: number of deliveries created
 -- @include helpers
@@ -17,8 +17,7 @@ for i = 2, #ARGV, 2 do
     if delay > 0 then
       redis.call('ZADD', KEYS[3], now + delay, id)
     else
-      local sid = redis.call('XADD', KEYS[1], '*', 't', id)
-      redis.call('HSET', KEYS[2], id, 'r' .. sid)
+      redis.call('HSET', KEYS[2], id, 'r' .. redis.call('XADD', KEYS[1], '*', 't', id))
     end
     created = created + 1
   end

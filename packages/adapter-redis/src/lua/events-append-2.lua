@@ -8,6 +8,7 @@ local last = redis.call('INCRBY', KEYS[2], count)
 local seq = last - count
 for i = 2, #ARGV, 2 do
   seq = seq + 1
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'a', ARGV[i], 'e', ARGV[i + 1])
+  redis.call('XADD', KEYS[1], seq .. '-0', 'a', ARGV[i], 'e', ARGV[i + 1])
 end
+redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[1])
 return last

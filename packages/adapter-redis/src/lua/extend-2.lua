@@ -6,16 +6,12 @@
 local expiry = nowMs() + tonumber(ARGV[1])
 local out = {}
 for i = 2, #ARGV, 2 do
-  local id, leaseId = ARGV[i], ARGV[i + 1]
-  local v = redis.call('HGET', KEYS[1], id)
-  local ok = 0
-  if v and string.sub(v, 1, 1) == 'l' then
-    local sp = string.find(v, ' ', 2, true)
-    if string.sub(v, sp + 1) == leaseId then
-      redis.call('ZADD', KEYS[2], expiry, id)
-      ok = 1
-    end
+  local id = ARGV[i]
+  if redis.call('HGET', KEYS[1], id) == 'l' .. ARGV[i + 1] then
+    redis.call('ZADD', KEYS[2], expiry, id)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
   end
-  out[#out + 1] = ok
 end
 return out

@@ -11,18 +11,19 @@ for i = 2, #ARGV, 6 do
   local tk = P .. 't:' .. id
   local cur = redis.call('HMGET', tk, 'st', 'l', 'sq', 'ph')
   if cur[1] == 'running' and cur[2] == leaseId then
-    redis.call('HDEL', tk, 'l', 'w')
-    redis.call('HSET', tk, 'st', to, 'ua', now)
+    local fields = { 'st', to, 'ua', now, 'l', '', 'w', '' }
     local result, err, duration = opt(ARGV[i + 3]), opt(ARGV[i + 4]), opt(ARGV[i + 5])
-    if result then redis.call('HSET', tk, 'r', result) end
-    if err then redis.call('HSET', tk, 'e', err) end
-    if duration then redis.call('HSET', tk, 'd', duration) end
+    if result then fields[#fields + 1] = 'r'; fields[#fields + 1] = result end
+    if err then fields[#fields + 1] = 'e'; fields[#fields + 1] = err end
+    if duration then fields[#fields + 1] = 'd'; fields[#fields + 1] = duration end
+    if TERMINAL[to] then fields[#fields + 1] = 'fa'; fields[#fields + 1] = now end
+    redis.call('HSET', tk, unpack(fields))
     if to == 'scheduled' then redis.call('HINCRBY', tk, 'a', 1) end
-    if TERMINAL[to] then redis.call('HSET', tk, 'fa', now) end
-    reindex(P, KEYS[1], id, 'running', to, cur[3], cur[4], now)
+    reindex(P, id, 'running', to, cur[3], cur[4], now)
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
   end
 end
+flush(KEYS[1])
 return out

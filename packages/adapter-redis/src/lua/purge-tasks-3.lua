@@ -1,6 +1,6 @@
 -- purge-tasks: removes tasks of one terminal state that finished before now - olderThanMs, and any
 -- beyond the newest keepLatest (by finish time), at most `limit`, with their keys, indices and checkpoints.
--- KEYS[1] finish-time zset of the state (P f:<state>) · KEYS[2] counts hash · KEYS[3] checkpoint stats hash
+-- KEYS[1] the state's zset by finish time (P s:<state>) · KEYS[2] counts hash · KEYS[3] checkpoint stats hash
 -- ARGV[1] key prefix P · ARGV[2] state · ARGV[3] olderThanMs · ARGV[4] keepLatest · ARGV[5] limit
 -- Reply: number of tasks removed
 -- @include helpers
@@ -17,8 +17,7 @@ for _, id in ipairs(ids) do
   local cur = redis.call('HMGET', tk, 'st', 'ph', 'ru', 'k')
   redis.call('ZREM', KEYS[1], id)
   if cur[1] then
-    redis.call('ZREM', P .. 's:' .. cur[1], id)
-    bump(KEYS[2], cur[1], cur[2], -1)
+    count(cur[1], cur[2], -1)
     if cur[2] then redis.call('ZREM', P .. 'ph:' .. cur[2], id) end
     if cur[3] then redis.call('ZREM', P .. 'run:' .. cur[3], id) end
     if cur[4] and redis.call('GET', P .. 'k:' .. cur[4]) == id then redis.call('DEL', P .. 'k:' .. cur[4]) end
@@ -32,4 +31,5 @@ for _, id in ipairs(ids) do
     redis.call('HINCRBY', KEYS[3], 'bytes', -tonumber(bytes))
   end
 end
+flush(KEYS[2])
 return #ids

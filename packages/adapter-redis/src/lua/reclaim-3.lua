@@ -10,13 +10,9 @@ for _, id in ipairs(expired) do
   redis.call('ZREM', KEYS[3], id)
   local v = redis.call('HGET', KEYS[2], id)
   if v and string.sub(v, 1, 1) == 'l' then
-    local sp = string.find(v, ' ', 2, true)
-    local sid = string.sub(v, 2, sp - 1)
-    redis.call('XACK', KEYS[1], ARGV[1], sid)
-    redis.call('XDEL', KEYS[1], sid)
     redis.call('HSET', KEYS[2], id, 'r' .. redis.call('XADD', KEYS[1], '*', 't', id))
     out[#out + 1] = id
-    out[#out + 1] = string.sub(v, sp + 1)
+    out[#out + 1] = string.sub(v, 2)
   end
 end
 return out

@@ -13,7 +13,7 @@ for i = 3, #ARGV, 2 do
   local tk = P .. 't:' .. id
   local cur = redis.call('HMGET', tk, 'st', 'l', 'sq', 'ph')
   if cur[1] == 'running' and cur[2] == leaseId then
-    redis.call('HDEL', tk, 'l', 'w')
+    redis.call('HSET', tk, 'l', '', 'w', '')
     local recoveries = redis.call('HINCRBY', tk, 'rc', 1)
     if recoveries > maxRecoveries then
       local message = 'Task ' .. id .. ' was reclaimed ' .. recoveries ..
@@ -21,15 +21,16 @@ for i = 3, #ARGV, 2 do
         '); treated as a poison pill. Inspect it and re-run by hand.'
       redis.call('HSET', tk, 'st', 'dead', 'ua', now, 'fa', now, 'e',
         cjson.encode({ name = 'PoisonPillError', message = message, code = 'POISON_PILL', stack = cjson.null }))
-      reindex(P, KEYS[1], id, 'running', 'dead', cur[3], cur[4], now)
+      reindex(P, id, 'running', 'dead', cur[3], cur[4], now)
       out[#out + 1] = 'dead'
     else
       redis.call('HSET', tk, 'st', 'pending', 'ua', now)
-      reindex(P, KEYS[1], id, 'running', 'pending', cur[3], cur[4], now)
+      reindex(P, id, 'running', 'pending', cur[3], cur[4], now)
       out[#out + 1] = 'recovered'
     end
   else
     out[#out + 1] = 'skipped'
   end
 end
+flush(KEYS[1])
 return out

@@ -8,15 +8,14 @@ for i = 2, #ARGV do
   local v = redis.call('HGET', KEYS[2], id)
   if v then
     local kind = string.sub(v, 1, 1)
-    if kind ~= 'd' then
-      local sp = string.find(v, ' ', 2, true)
-      local sid = sp and string.sub(v, 2, sp - 1) or string.sub(v, 2)
-      redis.call('XACK', KEYS[1], ARGV[1], sid)
-      redis.call('XDEL', KEYS[1], sid)
+    if kind == 'r' then
+      redis.call('XDEL', KEYS[1], string.sub(v, 2))
+    elseif kind == 'd' then
+      redis.call('ZREM', KEYS[3], id)
+    else
+      redis.call('ZREM', KEYS[4], id)
     end
     redis.call('HDEL', KEYS[2], id)
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('ZREM', KEYS[4], id)
     n = n + 1
   end
 end

@@ -18,13 +18,13 @@ for i = 5, #ARGV do
     local tk = P .. 't:' .. id
     local cur = redis.call('HMGET', tk, 'st', 'sq', 'ph')
     if cur[1] and from[cur[1]] then
-      redis.call('HDEL', tk, 'l', 'w')
-      redis.call('HSET', tk, 'st', to, 'ua', now)
+      redis.call('HSET', tk, 'st', to, 'ua', now, 'l', '', 'w', '')
       if err then redis.call('HSET', tk, 'e', err) end
       if TERMINAL[to] then redis.call('HSET', tk, 'fa', now) end
-      reindex(P, KEYS[1], id, cur[1], to, cur[2], cur[3], now)
+      reindex(P, id, cur[1], to, cur[2], cur[3], now)
       out[#out + 1] = id
     end
   end
 end
+flush(KEYS[1])
 return out

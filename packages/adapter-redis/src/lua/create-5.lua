@@ -1,0 +1,68 @@
+-- create: creates each task unless its idempotency key (or its id) maps to a live task. The key and
+-- the task hash are written together, so concurrent creates of one key make exactly one task.
+-- With a group in ARGV[2], each task it creates is also made deliverable (after its delay) in the
+-- same step: create and enqueue in one round trip, with no moment where a task exists undelivered.
+-- KEYS[1] creation-seq counter · KEYS[2] counts hash · KEYS[3] queue stream · KEYS[4] deliveries hash
+-- KEYS[5] delayed zset
+-- ARGV[1] key prefix P · ARGV[2] consumer group, or '' to create only · ARGV[3..] 8 per task: id, type,
+--   idempotencyKey, keyTtlMs, runId?, phaseId? (? = '' for null, '=' .. value otherwise), x without its
+--   head: `type,key,…,input]` (the script prepends `[createdAt,`), delayMs
+-- Reply: flat array taskId, duplicate (1/0), ...
+-- @include helpers
+local P = ARGV[1]
+local group = ARGV[2]
+local now = nowMs()
+local n = (#ARGV - 2) / 8
+local seq = redis.call('INCRBY', KEYS[1], n) - n
+if group ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[3], group, '0', 'MKSTREAM')
+end
+local out = {}
+for i = 3, #ARGV, 8 do
+  local id = ARGV[i]
+  local keyKey = P .. 'k:' .. ARGV[i + 2]
+  local tk = P .. 't:' .. id
+  local dup = nil
+  if not redis.call('SET', keyKey, id, 'NX', 'PX', ARGV[i + 3]) then
+    local existing = redis.call('GET', keyKey)
+    if existing and redis.call('EXISTS', P .. 't:' .. existing) == 1 then
+      dup = existing
+    else
+      -- The key's task was purged: the new task takes the key over.
+      redis.call('SET', keyKey, id, 'PX', ARGV[i + 3])
+    end
+  end
+  if not dup and redis.call('EXISTS', tk) == 1 then dup = id end
+  if dup then
+    out[#out + 1] = dup
+    out[#out + 1] = 1
+  else
+    seq = seq + 1
+    local runId, phaseId = opt(ARGV[i + 4]), opt(ARGV[i + 5])
+    -- Hot fields first: small hashes are scanned linearly.
+    redis.call('HSET', tk, 'st', 'pending', 'sq', seq, 'ua', now, 'x', '[' .. now .. ',' .. ARGV[i + 6],
+      'ty', ARGV[i + 1], 'k', ARGV[i + 2], 'id', id)
+    if runId then
+      redis.call('HSET', tk, 'ru', runId)
+      append(ZADDS, P .. 'run:' .. runId, seq, id)
+    end
+    if phaseId then
+      redis.call('HSET', tk, 'ph', phaseId)
+      append(ZADDS, P .. 'ph:' .. phaseId, seq, id)
+    end
+    append(ZADDS, P .. 's:active', seq, id)
+    count('pending', phaseId, 1)
+    if group ~= '' and redis.call('HSETNX', KEYS[4], id, 'd') == 1 then
+      local delay = tonumber(ARGV[i + 7])
+      if delay > 0 then
+        append(ZADDS, KEYS[5], now + delay, id)
+      else
+        redis.call('HSET', KEYS[4], id, 'r' .. redis.call('XADD', KEYS[3], '*', 't', id))
+      end
+    end
+    out[#out + 1] = id
+    out[#out + 1] = 0
+  end
+end
+flush(KEYS[2])
+return out
