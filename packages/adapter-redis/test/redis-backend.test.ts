@@ -1,0 +1,255 @@
+// Behaviour of the Redis adapter beyond the shared contract: configuration checks, key layout,
+// trimming, schema guard, persistence warnings, binary checkpoints, prototype-safe decoding, the
+// shared blocking read and the fused create-and-enqueue.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, newId, SchemaError, type Logger, type NewTask } from '@baton/core';
+import { Redis } from 'ioredis';
+import { redisBackend, type RedisClient } from '../src/index.js';
+import { parseStored } from '../src/task-codec.js';
+import { deletePrefix, isolatedBackend, randomPrefix, REDIS_URL, redisUp, skipReason } from './helpers.js';
+
+const task = (over: Partial<NewTask> = {}): NewTask => ({
+  id: newId(),
+  type: 'job',
+  input: { n: 1 },
+  idempotencyKey: newId(),
+  keyTtlMs: 60_000,
+  runId: null,
+  phaseId: null,
+  maxRetries: 3,
+  budget: null,
+  ...over,
+});
+
+function captureLogger(): Logger & { lines: { level: string; msg: string }[] } {
+  const lines: { level: string; msg: string }[] = [];
+  const at =
+    (level: string) =>
+    (a: object | string, b?: string): void => {
+      lines.push({ level, msg: typeof a === 'string' ? a : (b ?? '') });
+    };
+  const logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'), child: () => logger, lines };
+  return logger;
+}
+
+describe('configuration', () => {
+  it('refuses an invalid prefix before touching Redis', () => {
+    expect(() => redisBackend(REDIS_URL, { prefix: 'Bad-Prefix' })).toThrow(ConfigError);
+    expect(() => redisBackend(REDIS_URL, { prefix: 'x}{y' })).toThrow(ConfigError);
+  });
+
+  it('refuses a URL that is not redis:// and never shows its password', () => {
+    let message = '';
+    try {
+      redisBackend('http://user:s3cret@example.com:6379');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).not.toContain('s3cret');
+  });
+
+  it('refuses an ioredis client with keyPrefix (the scripts build keys themselves)', () => {
+    const client = new Redis(REDIS_URL, { keyPrefix: 'app:', lazyConnect: true });
+    expect(() => redisBackend(client)).toThrow(/keyPrefix/);
+    client.disconnect();
+  });
+
+  it('tolerates CONFIG being disabled: logs and carries on', async () => {
+    const logger = captureLogger();
+    const fake: RedisClient = {
+      status: 'ready',
+      call: async (cmd: string) => {
+        if (cmd === 'CONFIG') throw new Error("ERR unknown command 'CONFIG'");
+        return null;
+      },
+      hmgetBuffer: async () => [],
+      duplicate: () => fake,
+      on: () => fake,
+      removeListener: () => fake,
+      quit: async () => 'OK',
+      disconnect: () => undefined,
+    };
+    const backend = redisBackend(fake, { logger });
+    expect(await backend.persistence).toMatchObject({ maxmemoryPolicy: null, warnings: [] });
+    expect(logger.lines.some((l) => l.level === 'info' && l.msg.includes('CONFIG GET refused'))).toBe(true);
+  });
+});
+
+describe('prototype-safe decoding', () => {
+  it('drops __proto__ / constructor keys, escaped or not, like core parseJson', () => {
+    const plain = parseStored<Record<string, unknown>>('{"__proto__":{"polluted":1},"a":1}');
+    const escaped = parseStored<Record<string, unknown>>('{"\\u005f_proto__":{"polluted":1},"a":2}');
+    expect(Object.prototype.hasOwnProperty.call(plain, '__proto__')).toBe(false);
+    expect(Object.prototype.hasOwnProperty.call(escaped, '__proto__')).toBe(false);
+    expect(plain.a).toBe(1);
+    expect(escaped.a).toBe(2);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+  const fresh = (opts: Parameters<typeof isolatedBackend>[0] = {}) => {
+    const b = isolatedBackend(opts);
+    cleanups.push(b.cleanup);
+    return b;
+  };
+
+  it('puts every key under the {prefix} hash tag, so one Cluster slot holds them all', async () => {
+    const { backend: b, prefix } = fresh();
+    const [t] = await b.tasks.create([task({ runId: 'r1', phaseId: 'p1' })]);
+    await b.queue.enqueue([{ taskId: t!.id }, { taskId: 'later', delayMs: 60_000 }]);
+    const [d] = await b.queue.claim({ limit: 1, leaseMs: 10_000, waitMs: 0 });
+    await b.tasks.start([{ taskId: d!.taskId, leaseId: d!.leaseId, workerId: 'w' }]);
+    await b.checkpoints.save(t!.id, d!.leaseId, { token: 't', encoding: 'json', body: Buffer.from('{}'), sizeBytes: 2 });
+    await b.timers.schedule([{ id: newId(), kind: 'custom', delayMs: 1000, key: 'k', taskId: t!.id, phaseId: 'p1', name: 'n', payload: null }]);
+    await b.heartbeats.beat([{ id: 'worker:1', ttlMs: 10_000 }]);
+    await b.events.append([{ id: newId(), type: 'task.started', at: Date.now(), runId: null, phaseId: null, taskId: t!.id, workerId: null, data: {} }]);
+    const r = new Redis(REDIS_URL);
+    const keys = await r.keys(`*${prefix}*`);
+    r.disconnect();
+    expect(keys.length).toBeGreaterThan(10);
+    for (const k of keys) expect(k.startsWith(`{${prefix}}:`)).toBe(true);
+  });
+
+  it('keeps the stream bounded: claimed entries are trimmed, so it holds only ready deliveries', async () => {
+    const { backend: b, prefix } = fresh();
+    const r = new Redis(REDIS_URL);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const ids = Array.from({ length: 200 }, () => newId());
+        await b.queue.enqueue(ids.map((taskId) => ({ taskId })));
+        expect(await r.xlen(`{${prefix}}:q`)).toBe(200);
+        const got = await b.queue.claim({ limit: 150, leaseMs: 10_000, waitMs: 0 });
+        expect(await r.xlen(`{${prefix}}:q`)).toBe(50);
+        const rest = await b.queue.claim({ limit: 100, leaseMs: 10_000, waitMs: 0 });
+        expect(await b.queue.ack([...got, ...rest])).toEqual([...got, ...rest].map(() => true));
+      }
+      expect(await r.xlen(`{${prefix}}:q`)).toBe(0);
+      expect(await r.hlen(`{${prefix}}:qdv`)).toBe(0);
+      expect(await r.zcard(`{${prefix}}:qleases`)).toBe(0);
+      expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, delayed: 0 });
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('refuses a prefix whose keys hold foreign data or a newer layout (SchemaError)', async () => {
+    const { backend: b, prefix } = fresh();
+    const r = new Redis(REDIS_URL);
+    try {
+      await r.set(`{${prefix}}:q`, 'not a stream');
+      await expect(b.tasks.get('x')).rejects.toBeInstanceOf(SchemaError);
+      const { backend: b2, prefix: p2 } = fresh();
+      await r.hset(`{${p2}}:meta`, 'version', '99');
+      await expect(b2.queue.depth()).rejects.toThrow(/newer than this @baton\/redis/);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('warns when Redis persists nothing or may evict keys', async () => {
+    const logger = captureLogger();
+    const r = new Redis(REDIS_URL);
+    const [, policy] = (await r.config('GET', 'maxmemory-policy')) as string[];
+    const [, aof] = (await r.config('GET', 'appendonly')) as string[];
+    const [, save] = (await r.config('GET', 'save')) as string[];
+    r.disconnect();
+    const { backend: b } = fresh({ logger, checkPersistence: true });
+    const report = await b.persistence;
+    expect(report).toMatchObject({ maxmemoryPolicy: policy, appendonly: aof });
+    const warned = logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+    expect(warned.some((m) => m.includes('maxmemory-policy'))).toBe(policy !== 'noeviction');
+    expect(warned.some((m) => m.includes('appendonly'))).toBe(aof === 'no');
+    if (aof === 'no' && save === '') expect(warned.some((m) => m.includes('persists nothing'))).toBe(true);
+  });
+
+  it('stores checkpoint bodies byte for byte (gzip and all 256 byte values)', async () => {
+    const { backend: b } = fresh();
+    const [t] = await b.tasks.create([task()]);
+    await b.queue.enqueue([{ taskId: t!.id }]);
+    const [d] = await b.queue.claim({ limit: 1, leaseMs: 10_000, waitMs: 0 });
+    await b.tasks.start([{ ...d!, workerId: 'w' }]);
+    const body = Uint8Array.from({ length: 512 }, (_, i) => i % 256);
+    expect(await b.checkpoints.save(t!.id, d!.leaseId, { token: 'bin', encoding: 'gzip', body, sizeBytes: 9_999 })).toBe(true);
+    const loaded = await b.checkpoints.load(t!.id);
+    expect(loaded).toMatchObject({ token: 'bin', encoding: 'gzip', sizeBytes: 9_999 });
+    expect(Buffer.from(loaded!.body).equals(Buffer.from(body))).toBe(true);
+    expect((await b.tasks.get(t!.id))!.hasCheckpoint).toBe(true);
+  });
+
+  it('keeps a task input with __proto__ keys from reaching any prototype', async () => {
+    const { backend: b } = fresh();
+    const input = JSON.parse('{"__proto__":{"polluted":true},"ok":1}') as NewTask['input'];
+    const [t] = await b.tasks.create([task({ input })]);
+    const got = await b.tasks.get(t!.id);
+    expect(got!.input).toEqual({ ok: 1 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('wakes several waiting claims of one backend from their shared blocking read', async () => {
+    const { backend: b } = fresh();
+    const waiting = [b.queue.claim({ limit: 1, leaseMs: 10_000, waitMs: 5_000 }), b.queue.claim({ limit: 1, leaseMs: 10_000, waitMs: 5_000 })];
+    await new Promise((r) => setTimeout(r, 100));
+    await b.queue.enqueue([{ taskId: 'a' }, { taskId: 'b' }]);
+    const got = (await Promise.all(waiting)).flat().map((d) => d.taskId).sort();
+    expect(got).toEqual(['a', 'b']);
+  });
+
+  it('createAndEnqueue creates and delivers in one step; duplicates are neither created nor re-enqueued', async () => {
+    const { backend: b } = fresh();
+    const now = task({ idempotencyKey: 'same' });
+    const later = task();
+    const res = await b.createAndEnqueue([now, later, task({ idempotencyKey: 'same' })], [0, 60_000, 0]);
+    expect(res).toEqual([
+      { id: now.id, duplicate: false },
+      { id: later.id, duplicate: false },
+      { id: now.id, duplicate: true },
+    ]);
+    expect(await b.queue.depth()).toEqual({ ready: 1, leased: 0, delayed: 1 });
+    const claimed = await b.queue.claim({ limit: 10, leaseMs: 10_000, waitMs: 0 });
+    expect(claimed.map((d) => d.taskId)).toEqual([now.id]);
+    expect((await b.tasks.get(later.id))!.state).toBe('pending');
+  });
+
+  it('falls back to EVAL when Redis does not know a script (NOSCRIPT: flushed cache, failover)', async () => {
+    // SCRIPT FLUSH would disturb other users of the shared server; a client whose EVALSHA always
+    // answers NOSCRIPT exercises the same path.
+    const real = new Redis(REDIS_URL);
+    let evalshas = 0;
+    let evals = 0;
+    const client: RedisClient = {
+      get status() {
+        return real.status;
+      },
+      call: (cmd, args) => {
+        if (cmd === 'EVALSHA') {
+          evalshas++;
+          return Promise.reject(Object.assign(new Error('NOSCRIPT No matching script. Please use EVAL.'), { name: 'ReplyError' }));
+        }
+        if (cmd === 'EVAL') evals++;
+        return real.call(cmd, args);
+      },
+      hmgetBuffer: (key, ...fields) => real.hmgetBuffer(key, ...fields),
+      duplicate: () => real.duplicate(),
+      on: (event, listener) => real.on(event, listener),
+      removeListener: (event, listener) => real.removeListener(event, listener),
+      quit: () => real.quit(),
+      disconnect: () => real.disconnect(),
+    };
+    const prefix = randomPrefix();
+    const b = redisBackend(client, { prefix, checkPersistence: false });
+    cleanups.push(async () => {
+      await b.close();
+      real.disconnect();
+      await deletePrefix(prefix);
+    });
+    expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, delayed: 0 });
+    expect(evalshas).toBeGreaterThan(0);
+    expect(evals).toBe(evalshas);
+  });
+});
