@@ -1,0 +1,106 @@
+// Task records in the `tasks` bucket (`t.<task>`), read and changed by compare-and-set on the
+// key's revision. Shared by the TaskStore and the CheckpointStore, whose saves are fenced on the
+// same record. The last revision this process wrote is cached so a finish right after a start
+// skips a read; a decision never rests on a cached value unless the write succeeds.
+import { BackendError, type TaskRecord } from '@baton/core';
+import type { Bucket, Versioned } from './nats-bucket.js';
+import { encodeToken } from './nats-names.js';
+
+/** Where a task's checkpoint lives: chunk keys `<task>.<sid>.<i>` at the given revisions. */
+export interface CheckpointPointer {
+  sid: string;
+  revs: number[];
+  token: string;
+  encoding: 'json' | 'gzip';
+  sizeBytes: number;
+  /** Stored body size. */
+  bytes: number;
+  at: number;
+}
+
+export interface StoredTask extends TaskRecord {
+  /** Creation order within one process: tie-break for tasks created in the same millisecond. */
+  ord: number;
+  cp: CheckpointPointer | null;
+}
+
+export interface Decision<R> {
+  /** The record to write, or null to leave it as it is. */
+  next: StoredTask | null;
+  result: R;
+}
+
+const CACHE_MAX = 20_000;
+const MAX_CONFLICTS = 25;
+
+export function taskKey(id: string): string {
+  return `t.${encodeToken(id)}`;
+}
+
+export function toRecord(stored: StoredTask): TaskRecord {
+  const { ord: _ord, cp: _cp, ...rec } = stored;
+  return rec;
+}
+
+export class TaskRecords {
+  private readonly cache = new Map<string, Versioned<StoredTask>>();
+
+  async get(bucket: Bucket, id: string): Promise<Versioned<StoredTask> | null> {
+    const cur = await bucket.get<StoredTask>(taskKey(id));
+    if (cur) this.remember(id, cur);
+    else this.cache.delete(id);
+    return cur;
+  }
+
+  /**
+   * Applies `decide` to the current record with compare-and-set, re-reading and re-deciding when
+   * another writer got there first. Returns `missing` when the task does not exist.
+   */
+  async mutate<R>(bucket: Bucket, id: string, decide: (rec: StoredTask) => Decision<R>, missing: R): Promise<R> {
+    const key = taskKey(id);
+    let cur: Versioned<StoredTask> | null = this.cache.get(id) ?? null;
+    let fromCache = cur !== null;
+    for (let i = 0; i < MAX_CONFLICTS; i++) {
+      if (!cur) {
+        cur = await bucket.get<StoredTask>(key);
+        fromCache = false;
+        if (!cur) {
+          this.cache.delete(id);
+          return missing;
+        }
+      }
+      const { next, result } = decide(cur.value);
+      if (!next) {
+        if (!fromCache) return result;
+        cur = null; // a refusal must rest on a fresh read
+        continue;
+      }
+      const rev = await bucket.update(key, next, cur.revision);
+      if (rev !== null) {
+        this.remember(id, { key, value: next, revision: rev, time: 0 });
+        return result;
+      }
+      cur = null;
+    }
+    throw new BackendError(`Task ${id}: ${MAX_CONFLICTS} concurrent updates in a row won the compare-and-set before this one; retry.`);
+  }
+
+  /** Removes the record at the given revision (no tombstone); false when it changed meanwhile. */
+  async delete(bucket: Bucket, id: string, revision: number): Promise<boolean> {
+    this.cache.delete(id);
+    return bucket.deleteRevision(revision);
+  }
+
+  forget(id: string): void {
+    this.cache.delete(id);
+  }
+
+  private remember(id: string, entry: Versioned<StoredTask>): void {
+    this.cache.delete(id);
+    this.cache.set(id, entry);
+    if (this.cache.size > CACHE_MAX) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+}
