@@ -55,6 +55,8 @@ export class NatsRuntime {
   private readonly ownsConnection: boolean;
   private clockTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private disconnected = false;
+  private watched: NatsConnection | null = null;
 
   constructor(
     private readonly source: ConnectionSource,
@@ -73,6 +75,10 @@ export class NatsRuntime {
   /** Runs one port operation against a ready context; driver errors become core errors. */
   async run<T>(what: string, fn: (ctx: NatsContext) => Promise<T>): Promise<T> {
     const ctx = await this.ready();
+    if (this.disconnected) {
+      // Fail at once instead of letting every request wait out its timeout while the client reconnects.
+      throw new BackendUnavailableError(`NATS: cannot ${what}: the connection to ${ctx.nc.getServer()} is down and the client is reconnecting. Retry once it is back.`);
+    }
     try {
       return await fn(ctx);
     } catch (err) {
@@ -113,6 +119,7 @@ export class NatsRuntime {
     if (!this.connection) {
       if (isConnection(this.source)) {
         this.connection = Promise.resolve(this.source);
+        this.watchStatus(this.source);
       } else {
         const servers = this.source;
         const attempt = connect({
@@ -135,11 +142,17 @@ export class NatsRuntime {
   }
 
   private watchStatus(nc: NatsConnection): void {
+    if (this.watched === nc) return;
+    this.watched = nc;
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect') this.logger.warn({ prefix: this.names.prefix }, 'NATS connection lost; reconnecting');
-        else if (s.type === 'reconnect') {
-          this.logger.info({ prefix: this.names.prefix }, 'NATS connection restored');
+        if (this.closed) break;
+        if (s.type === 'disconnect') {
+          this.disconnected = true;
+          this.logger.warn({ server: s.server }, 'NATS connection lost; reconnecting');
+        } else if (s.type === 'reconnect') {
+          this.disconnected = false;
+          this.logger.info({ server: s.server }, 'NATS connection restored');
           void this.calibrateClock().catch(() => undefined);
         }
       }
