@@ -26,7 +26,7 @@ export interface RedisClient {
 export function createClient(url: string): RedisClient {
   return new Redis(url, {
     maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
+    enableAutoPipelining: process.env.BATON_REDIS_AUTOPIPE !== '0',
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
     connectionName: 'baton',
   });
