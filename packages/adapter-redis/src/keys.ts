@@ -28,6 +28,8 @@ export interface Keys {
   readonly heartbeats: string;
   readonly events: string;
   readonly eventSeq: string;
+  /** Lowest event seq still visible: purging raises it. */
+  readonly eventFloor: string;
   task(id: string): string;
   /** `s:active` (pending, running, scheduled by seq) or `s:<terminal state>` (by finish time). */
   state(state: string): string;
@@ -53,6 +55,7 @@ export function makeKeys(prefix: string): Keys {
     heartbeats: `${P}hbz`,
     events: `${P}ev`,
     eventSeq: `${P}evseq`,
+    eventFloor: `${P}evfloor`,
     task: (id: string) => `${P}t:${id}`,
     state: (s: string) => `${P}s:${s}`,
     phase: (id: string) => `${P}ph:${id}`,

@@ -36,7 +36,8 @@ export type ScriptName =
   | 'heartbeat-stale'
   | 'heartbeat-remove'
   | 'events-append'
-  | 'events-purge';
+  | 'events-purge'
+  | 'events-seek';
 
 export interface LuaScript {
   readonly name: ScriptName;

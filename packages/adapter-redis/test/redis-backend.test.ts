@@ -216,6 +216,41 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
     expect((await b.tasks.get(later.id))!.state).toBe('pending');
   });
 
+  it('stores each append as one entry yet numbers, pages and purges events one by one', async () => {
+    const { backend: b, prefix } = fresh();
+    const ev = (i: number, at = Date.now()) => ({ id: `e${i}`, type: 'task.started' as const, at, runId: i % 2 ? 'odd' : 'even', phaseId: null, taskId: `t${i}`, workerId: null, data: { i } });
+    const old = Date.now() - 3_600_000;
+    await b.events.append([0, 1, 2, 3].map((i) => ev(i, old)));
+    await b.events.append([4, 5, 6].map((i) => ev(i)));
+    await b.events.append([ev(7)]);
+    const r = new Redis(REDIS_URL);
+    expect(await r.xlen(`{${prefix}}:ev`)).toBe(3);
+    r.disconnect();
+    const all = await b.events.query({});
+    expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(all.map((e) => e.data.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect((await b.events.query({ after: 2, limit: 3 })).map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect((await b.events.query({ runId: 'odd', after: 4 })).map((e) => e.seq)).toEqual([6, 8]);
+    // Age: the four old events go (a prefix), limited per call.
+    expect(await b.events.purge({ olderThanMs: 60_000, keepLatest: 100, limit: 3 })).toBe(3);
+    expect(await b.events.purge({ olderThanMs: 60_000, keepLatest: 100, limit: 100 })).toBe(1);
+    expect((await b.events.query({})).map((e) => e.seq)).toEqual([5, 6, 7, 8]);
+    // Count: keep the newest 2, even from the middle of an append batch.
+    expect(await b.events.purge({ olderThanMs: 60_000, keepLatest: 2, limit: 100 })).toBe(2);
+    expect((await b.events.query({})).map((e) => e.seq)).toEqual([7, 8]);
+    expect((await b.events.query({ after: 1 })).map((e) => e.seq)).toEqual([7, 8]);
+    await b.events.append([ev(8)]);
+    expect((await b.events.query({ after: 7 })).map((e) => e.seq)).toEqual([8, 9]);
+  });
+
+  it('caps the event log at eventsMaxLen events, dropping the oldest', async () => {
+    const { backend: b } = fresh({ eventsMaxLen: 5 });
+    for (let i = 0; i < 4; i++) {
+      await b.events.append([0, 1, 2].map((j) => ({ id: `e${i}${j}`, type: 'task.started' as const, at: Date.now(), runId: null, phaseId: null, taskId: null, workerId: null, data: {} })));
+    }
+    expect((await b.events.query({})).map((e) => e.seq)).toEqual([8, 9, 10, 11, 12]);
+  });
+
   it('falls back to EVAL when Redis does not know a script (NOSCRIPT: flushed cache, failover)', async () => {
     // SCRIPT FLUSH would disturb other users of the shared server; a client whose EVALSHA always
     // answers NOSCRIPT exercises the same path.
