@@ -105,7 +105,7 @@ export async function runTask(run: RunningTask): Promise<void> {
   let failed: unknown = undefined;
   try {
     const checkpoint = task.hasCheckpoint ? await engine.checkpoints.load(task.id) : null;
-    const ctx = makeContext(run, checkpoint);
+    const ctx = new RunContext(run, checkpoint);
     if (task.budget?.timeMs !== undefined) run.armBudgetTimer(task.budget.timeMs);
     const out = reg.handler(task.input, ctx);
     value = isThenable(out) ? await run.race(out) : out;
@@ -139,70 +139,105 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
-function makeContext(run: RunningTask, checkpoint: Checkpoint | null): TaskContext {
+/**
+ * The handler's `ctx`. Methods are created on first access (and bound, so destructuring works):
+ * most handlers touch few of them, and a task should not pay for what it does not use.
+ */
+class RunContext implements TaskContext {
+  readonly taskId: string;
+  readonly type: string;
+  readonly attempt: number;
+  readonly recoveries: number;
+  readonly runId: string | null;
+  readonly phaseId: string | null;
+  readonly budget: TaskRecord['budget'];
+  private loggerInstance: TaskContext['logger'] | null = null;
+  private saveFn: TaskContext['saveCheckpoint'] | null = null;
+  private heartbeatFn: TaskContext['heartbeat'] | null = null;
+  private usageFn: TaskContext['reportUsage'] | null = null;
+
+  constructor(
+    private readonly run: RunningTask,
+    readonly checkpoint: Checkpoint | null,
+  ) {
+    const t = run.task;
+    this.taskId = t.id;
+    this.type = t.type;
+    this.attempt = t.attempt;
+    this.recoveries = t.recoveries;
+    this.runId = t.runId;
+    this.phaseId = t.phaseId;
+    this.budget = t.budget;
+  }
+
+  get signal(): AbortSignal {
+    return this.run.signal;
+  }
+
+  get logger(): TaskContext['logger'] {
+    return (this.loggerInstance ??= this.run.engine.logger.child({ taskId: this.taskId, taskType: this.type, attempt: this.attempt }));
+  }
+
+  get saveCheckpoint(): TaskContext['saveCheckpoint'] {
+    return (this.saveFn ??= (token, data, options) => checkpointerOf(this.run).save(token, data, options));
+  }
+
+  get heartbeat(): TaskContext['heartbeat'] {
+    return (this.heartbeatFn ??= () => heartbeat(this.run));
+  }
+
+  get reportUsage(): TaskContext['reportUsage'] {
+    return (this.usageFn ??= (delta) => reportUsage(this.run, delta));
+  }
+}
+
+function checkpointerOf(run: RunningTask): TaskCheckpointer {
   const { engine, task } = run;
-  let logger: TaskContext['logger'] | null = null;
-  let checkpointer: TaskCheckpointer | null = null;
-  const getCheckpointer = (): TaskCheckpointer =>
-    (checkpointer ??= run.checkpointer =
-      engine.checkpoints.forTask(task.id, run.leaseId, {
-        onSaved: (blob) => {
-          run.hasCheckpoint = true;
-          engine.events.emit('task.checkpointed', {
-            ...taskFields(task, engine.workerId),
-            data: { token: blob.token, sizeBytes: blob.sizeBytes, encoding: blob.encoding },
-          });
-        },
-        onLost: (err) => run.stop(err, true),
-      }));
-  return {
-    taskId: task.id,
-    type: task.type,
-    attempt: task.attempt,
-    recoveries: task.recoveries,
-    runId: task.runId,
-    phaseId: task.phaseId,
-    budget: task.budget,
-    checkpoint,
-    get signal() {
-      return run.signal;
+  return (run.checkpointer ??= engine.checkpoints.forTask(task.id, run.leaseId, {
+    onSaved: (blob) => {
+      run.hasCheckpoint = true;
+      engine.events.emit('task.checkpointed', {
+        ...taskFields(task, engine.workerId),
+        data: { token: blob.token, sizeBytes: blob.sizeBytes, encoding: blob.encoding },
+      });
     },
-    get logger() {
-      return (logger ??= engine.logger.child({ taskId: task.id, taskType: task.type, attempt: task.attempt }));
-    },
-    saveCheckpoint: (token, data, options) => getCheckpointer().save(token, data, options),
-    heartbeat: async () => {
-      const [ok] = await engine.ports.queue.extend([{ taskId: task.id, leaseId: run.leaseId }], engine.options.stallTimeoutMs);
-      if (!ok) {
-        const err = new LeaseLostError(task.id, 'heartbeat');
-        run.stop(err, true);
-        throw err;
-      }
-      await engine.ports.heartbeats.beat([{ id: `task:${task.id}`, ttlMs: engine.options.stallTimeoutMs }]);
-    },
-    reportUsage: async (delta) => {
-      const usage: Usage = { costUsd: checkNumber('costUsd', delta.costUsd), tokens: checkNumber('tokens', delta.tokens) };
-      const total = await engine.ports.tasks.recordUsage(task.id, run.leaseId, usage);
-      if (!total) {
-        const err = new LeaseLostError(task.id, 'usage report');
-        run.stop(err, true);
-        throw err;
-      }
-      const b = task.budget;
-      const over =
-        b?.costUsd !== undefined && total.costUsd > b.costUsd
-          ? `cost $${total.costUsd.toFixed(4)} exceeds its budget of $${b.costUsd}`
-          : b?.tokens !== undefined && total.tokens > b.tokens
-            ? `${total.tokens} tokens exceed its budget of ${b.tokens}`
-            : null;
-      if (over) {
-        const err = new BudgetExceededError(`Task ${task.id} (${task.type}): ${over}.`);
-        run.stop(err, false);
-        throw err;
-      }
-      return total;
-    },
-  };
+    onLost: (err) => run.stop(err, true),
+  }));
+}
+
+async function heartbeat(run: RunningTask): Promise<void> {
+  const { engine, task } = run;
+  const [ok] = await engine.ports.queue.extend([{ taskId: task.id, leaseId: run.leaseId }], engine.options.stallTimeoutMs);
+  if (!ok) {
+    const err = new LeaseLostError(task.id, 'heartbeat');
+    run.stop(err, true);
+    throw err;
+  }
+  await engine.ports.heartbeats.beat([{ id: `task:${task.id}`, ttlMs: engine.options.stallTimeoutMs }]);
+}
+
+async function reportUsage(run: RunningTask, delta: Partial<Usage>): Promise<Usage> {
+  const { engine, task } = run;
+  const usage: Usage = { costUsd: checkNumber('costUsd', delta?.costUsd), tokens: checkNumber('tokens', delta?.tokens) };
+  const total = await engine.ports.tasks.recordUsage(task.id, run.leaseId, usage);
+  if (!total) {
+    const err = new LeaseLostError(task.id, 'usage report');
+    run.stop(err, true);
+    throw err;
+  }
+  const b = task.budget;
+  const over =
+    b?.costUsd !== undefined && total.costUsd > b.costUsd
+      ? `cost $${total.costUsd.toFixed(4)} exceeds its budget of $${b.costUsd}`
+      : b?.tokens !== undefined && total.tokens > b.tokens
+        ? `${total.tokens} tokens exceed its budget of ${b.tokens}`
+        : null;
+  if (over) {
+    const err = new BudgetExceededError(`Task ${task.id} (${task.type}): ${over}.`);
+    run.stop(err, false);
+    throw err;
+  }
+  return total;
 }
 
 function checkNumber(field: string, v: number | undefined): number {

@@ -156,6 +156,22 @@ describe('running tasks', () => {
     expect(t.usage.tokens).toBe(100);
   });
 
+  it('hands the handler a ctx whose methods survive destructuring', async () => {
+    const h = track(harness());
+    h.baton.register('destructure', async (_input, { saveCheckpoint, reportUsage, heartbeat, taskId, signal }) => {
+      await saveCheckpoint('one', { ok: true }, { flush: true });
+      await reportUsage({ tokens: 5 });
+      await heartbeat();
+      return { taskId, aborted: signal.aborted };
+    });
+    await h.baton.start();
+    const { taskId } = await h.baton.enqueue('destructure', {});
+    await h.until(async () => (await h.task(taskId)).state === 'completed', 'completion');
+    const t = await h.task(taskId);
+    expect(t.result).toEqual({ taskId, aborted: false });
+    expect(t.usage.tokens).toBe(5);
+  });
+
   it('aborts a task that runs past its time budget', async () => {
     const h = track(harness());
     let reason: unknown;
