@@ -9,7 +9,7 @@
 import { newId, type ClaimOptions, type Delivery, type LeaseRef, type Queue, type QueueDepth, type QueueItem } from '@baton/core';
 import { headers as makeHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { Versioned } from './nats-bucket.js';
-import { isCasFailure, jsCode, JsCode } from './nats-errors.js';
+import { jsCode, JsCode } from './nats-errors.js';
 import { decodeToken, encodeToken } from './nats-names.js';
 import { pull, type PulledMsg } from './nats-pull.js';
 import type { NatsContext, NatsRuntime } from './nats-runtime.js';
@@ -253,8 +253,15 @@ export class NatsQueue implements Queue {
         await delays.deleteRevision(d.revision);
       }
     }
+    // A first delivery almost never has a lease entry: try to create one before reading.
+    let guess = m.deliveryCount === 1;
     for (let i = 0; i < 5; i++) {
       const now = c.clock.now();
+      if (guess) {
+        guess = false;
+        const claimed = await this.createLease(c, token, taskId, m, leaseMs, now);
+        if (claimed) return claimed;
+      }
       const cur = await leases.get<LeaseEntry>(token);
       if (cur && cur.value.s === m.streamSeq) {
         const moved = cur.value.r === m.reply ? cur.revision : await leases.update(token, { ...cur.value, r: m.reply }, cur.revision);
@@ -273,19 +280,22 @@ export class NatsQueue implements Queue {
         await leases.deleteRevision(cur.revision);
         continue;
       }
-      const entry: LeaseEntry = { l: newId(), e: now + leaseMs, r: m.reply, s: m.streamSeq };
-      const rev = await leases.create(token, entry).catch((err: unknown) => {
-        if (isCasFailure(err)) return null;
-        throw err;
-      });
-      if (rev === null) continue;
-      this.remember(entry.l, { key: token, value: entry, revision: rev, time: 0 });
-      if (leaseMs > c.ackWaitMs) this.armTimer(c.nc, m.reply, leaseMs, c.ackWaitMs);
-      return { taskId, leaseId: entry.l };
+      const claimed = await this.createLease(c, token, taskId, m, leaseMs, now);
+      if (claimed) return claimed;
     }
     // Could not settle the message's state: hand it back for another claim.
     c.nc.publish(m.reply, nak());
     return null;
+  }
+
+  /** Leases the message if no lease entry exists (create-if-absent): the one claim that wins. */
+  private async createLease(c: NatsContext, token: string, taskId: string, m: PulledMsg, leaseMs: number, now: number): Promise<Delivery | null> {
+    const entry: LeaseEntry = { l: newId(), e: now + leaseMs, r: m.reply, s: m.streamSeq };
+    const rev = await c.buckets.leases.create(token, entry);
+    if (rev === null) return null;
+    this.remember(entry.l, { key: token, value: entry, revision: rev, time: 0 });
+    if (leaseMs > c.ackWaitMs) this.armTimer(c.nc, m.reply, leaseMs, c.ackWaitMs);
+    return { taskId, leaseId: entry.l };
   }
 
   /** Removes the lease entry if it still belongs to `ref`; returns it (with the current ack subject). */

@@ -1,7 +1,7 @@
 // Owns what every port shares: the connection (ours or the user's), JetStream handles, the
 // streams and buckets under the prefix (created on first use, re-created if the server lost
 // them), the backend clock, and the mapping of driver errors onto core errors.
-import { BackendUnavailableError, ConfigError, redactUrl, SchemaError, type Logger } from '@baton/core';
+import { BackendUnavailableError, ConfigError, newId, redactUrl, SchemaError, type Logger } from '@baton/core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
@@ -198,9 +198,12 @@ export class NatsRuntime {
       buckets,
     };
     if (!this.clock.isCalibrated) {
+      // A key of its own per process (several may calibrate at once), removed after each read.
+      const probeKey = `${CLOCK_KEY}.${newId().replaceAll('-', '')}`;
       this.clockProbe = async () => {
-        const rev = await buckets.tasks.put(CLOCK_KEY, { at: Date.now() });
+        const rev = await buckets.tasks.put(probeKey, { at: Date.now() });
         const sm = await jsm.direct.getMessage(buckets.tasks.stream, { seq: rev });
+        await buckets.tasks.deleteRevision(rev);
         if (!sm) throw new Error('clock probe vanished');
         return sm.time.getTime();
       };
@@ -215,8 +218,14 @@ export class NatsRuntime {
 
   private clockProbe: (() => Promise<number>) | null = null;
 
+  /** Never fails the caller: without a fresh sample the last offset (or none) stays in use. */
   private async calibrateClock(): Promise<void> {
-    if (this.clockProbe) await this.clock.calibrate(this.clockProbe);
+    if (!this.clockProbe) return;
+    try {
+      await this.clock.calibrate(this.clockProbe);
+    } catch (err) {
+      this.logger.warn({ err }, 'NATS: could not measure the server clock; keeping the previous offset');
+    }
   }
 
   private async ensureResources(nc: NatsConnection, jsm: JetStreamManager): Promise<void> {

@@ -30,7 +30,9 @@ export interface Decision<R> {
   result: R;
 }
 
-const CACHE_MAX = 20_000;
+const CACHE_MAX_ENTRIES = 20_000;
+/** Records are cached only while the cache stays under this many bytes of JSON. */
+const CACHE_MAX_BYTES = 32 * 1024 * 1024;
 const MAX_CONFLICTS = 25;
 
 export function taskKey(id: string): string {
@@ -43,12 +45,13 @@ export function toRecord(stored: StoredTask): TaskRecord {
 }
 
 export class TaskRecords {
-  private readonly cache = new Map<string, Versioned<StoredTask>>();
+  private readonly cache = new Map<string, Versioned<StoredTask> & { bytes: number }>();
+  private cachedBytes = 0;
 
   async get(bucket: Bucket, id: string): Promise<Versioned<StoredTask> | null> {
     const cur = await bucket.get<StoredTask>(taskKey(id));
     if (cur) this.remember(id, cur);
-    else this.cache.delete(id);
+    else this.drop(id);
     return cur;
   }
 
@@ -65,7 +68,7 @@ export class TaskRecords {
         cur = await bucket.get<StoredTask>(key);
         fromCache = false;
         if (!cur) {
-          this.cache.delete(id);
+          this.drop(id);
           return missing;
         }
       }
@@ -80,6 +83,7 @@ export class TaskRecords {
         this.remember(id, { key, value: next, revision: rev, time: 0 });
         return result;
       }
+      this.drop(id);
       cur = null;
     }
     throw new BackendError(`Task ${id}: ${MAX_CONFLICTS} concurrent updates in a row won the compare-and-set before this one; retry.`);
@@ -87,20 +91,27 @@ export class TaskRecords {
 
   /** Removes the record at the given revision (no tombstone); false when it changed meanwhile. */
   async delete(bucket: Bucket, id: string, revision: number): Promise<boolean> {
-    this.cache.delete(id);
+    this.drop(id);
     return bucket.deleteRevision(revision);
   }
 
-  forget(id: string): void {
-    this.cache.delete(id);
+  /** Notes a record this process just wrote (e.g. created), so the next change can skip its read. */
+  remember(id: string, entry: Versioned<StoredTask>, bytes = JSON.stringify(entry.value).length): void {
+    this.drop(id);
+    if (bytes > CACHE_MAX_BYTES / 1024) return; // large inputs or results are read again rather than held
+    this.cache.set(id, { ...entry, bytes });
+    this.cachedBytes += bytes;
+    while (this.cache.size > CACHE_MAX_ENTRIES || this.cachedBytes > CACHE_MAX_BYTES) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.drop(oldest);
+    }
   }
 
-  private remember(id: string, entry: Versioned<StoredTask>): void {
+  private drop(id: string): void {
+    const hit = this.cache.get(id);
+    if (!hit) return;
     this.cache.delete(id);
-    this.cache.set(id, entry);
-    if (this.cache.size > CACHE_MAX) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
+    this.cachedBytes -= hit.bytes;
   }
 }

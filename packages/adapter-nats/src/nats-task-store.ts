@@ -267,7 +267,9 @@ export class NatsTaskStore implements TaskStore {
 
   private async writeNew(c: NatsContext, t: NewTask, now: number, kk: string, keyRevision: number): Promise<CreateResult> {
     try {
-      await c.buckets.tasks.create(taskKey(t.id), newTaskRecord(t, now, ++ordCounter));
+      const rec = newTaskRecord(t, now, ++ordCounter);
+      const rev = await c.buckets.tasks.create(taskKey(t.id), rec);
+      if (rev !== null) this.records.remember(t.id, { key: taskKey(t.id), value: rec, revision: rev, time: now });
     } catch (err) {
       await c.buckets.tasks.deleteRevision(keyRevision).catch(() => undefined);
       throw err;

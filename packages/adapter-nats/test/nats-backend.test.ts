@@ -1,0 +1,202 @@
+// Backend-level behaviour of @baton/nats beyond the shared suite: construction checks, resource
+// names and teardown, layout/schema guards, payload limits against max_payload, chunked
+// checkpoints, idempotency keys (expiry, orphans, racing processes) and unreachable servers.
+import { afterEach, describe, expect, it } from 'vitest';
+import { BackendUnavailableError, ConfigError, newId, PayloadTooLargeError, SchemaError, type NewTask } from '@baton/core';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { destroyNatsResources, natsBackend, type NatsBackend } from '../src/index.js';
+import { decodeToken, encodeToken, hashKey } from '../src/nats-names.js';
+import { connectTest, freshBackend, NATS_URL, natsUp, randomPrefix, skipReason, sleep } from './helpers.js';
+
+const task = (over: Partial<NewTask> = {}): NewTask => ({
+  id: newId(),
+  type: 'job',
+  input: { n: 1 },
+  idempotencyKey: newId(),
+  keyTtlMs: 60_000,
+  runId: null,
+  phaseId: null,
+  maxRetries: 3,
+  budget: null,
+  ...over,
+});
+
+describe('@baton/nats construction (no server needed)', () => {
+  it('refuses a bad prefix, bad options and a bad connection argument at construction with ConfigError', () => {
+    expect(() => natsBackend(NATS_URL, { prefix: 'Bad.Prefix' })).toThrow(ConfigError);
+    expect(() => natsBackend(NATS_URL, { prefix: 'a>' })).toThrow(ConfigError);
+    expect(() => natsBackend(NATS_URL, { prefix: 'ok', storage: 'disk' as 'file' })).toThrow(ConfigError);
+    expect(() => natsBackend(NATS_URL, { prefix: 'ok', ackWaitMs: 0 })).toThrow(ConfigError);
+    expect(() => natsBackend(42 as unknown as string, { prefix: 'ok' })).toThrow(ConfigError);
+  });
+
+  it('encodes ids into subject tokens injectively and reversibly', () => {
+    const ids = ['abc', 'a.b', '*', '>', '', '=abc', 'ünï', 'a b', 'A-Z_09'];
+    const tokens = ids.map(encodeToken);
+    expect(new Set(tokens).size).toBe(ids.length);
+    for (const t of tokens) expect(t).toMatch(/^[A-Za-z0-9_=-]+$/);
+    expect(tokens.map(decodeToken)).toEqual(ids);
+  });
+});
+
+describe.skipIf(!natsUp)(`@baton/nats backend ${skipReason}`, () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  });
+  const fresh = (opts: Parameters<typeof freshBackend>[0] = {}) => {
+    const f = freshBackend(opts);
+    cleanups.push(f.cleanup);
+    return f;
+  };
+
+  it('creates its streams, buckets and consumer under the prefix; destroyNatsResources removes them', async () => {
+    const prefix = randomPrefix('names');
+    const backend = natsBackend(NATS_URL, { prefix });
+    await backend.ready();
+    await backend.close();
+    const nc = await connectTest();
+    try {
+      const jsm = await jetstreamManager(nc);
+      const names = new Set<string>();
+      for await (const s of jsm.streams.list()) if (s.config.name.includes(prefix)) names.add(s.config.name);
+      expect([...names].sort()).toEqual(
+        [`${prefix}_queue`, `${prefix}_events`, ...['tasks', 'checkpoints', 'timers', 'leases', 'delays', 'heartbeats'].map((b) => `KV_${prefix}_${b}`)].sort(),
+      );
+      const ci = await jsm.consumers.info(`${prefix}_queue`, `${prefix}_workers`);
+      expect(ci.config.ack_policy).toBe('explicit');
+      expect(await destroyNatsResources(nc, prefix)).toBe(8);
+      const left: string[] = [];
+      for await (const s of jsm.streams.list()) if (s.config.name.includes(prefix)) left.push(s.config.name);
+      expect(left).toEqual([]);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('refuses a prefix written by a newer layout, or holding data that is not Baton\'s, with SchemaError', async () => {
+    const { backend, prefix } = fresh();
+    await backend.ready();
+    const nc = await connectTest();
+    try {
+      const jsm = await jetstreamManager(nc);
+      const { jetstream } = await import('@nats-io/jetstream');
+      await jetstream(nc).publish(`$KV.${prefix}_tasks.m.schema`, JSON.stringify({ version: 99, kind: 'baton-nats' }));
+      const newer = natsBackend(nc, { prefix });
+      await expect(newer.tasks.get('x')).rejects.toBeInstanceOf(SchemaError);
+      await jetstream(nc).publish(`$KV.${prefix}_tasks.m.schema`, JSON.stringify({ hello: 'world' }));
+      const foreign = natsBackend(nc, { prefix });
+      await expect(foreign.tasks.get('x')).rejects.toBeInstanceOf(SchemaError);
+      expect(jsm).toBeDefined();
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('refuses a task record larger than the server max_payload before writing anything (the key stays free)', async () => {
+    const { backend } = fresh();
+    await backend.ready();
+    const key = newId();
+    const big = task({ idempotencyKey: key, input: { blob: 'x'.repeat(1_100_000) } });
+    await expect(backend.tasks.create([big])).rejects.toBeInstanceOf(PayloadTooLargeError);
+    const [ok] = await backend.tasks.create([task({ idempotencyKey: key })]);
+    expect(ok!.duplicate).toBe(false);
+  });
+
+  it('stores a checkpoint larger than max_payload in chunks and loads it byte for byte', async () => {
+    const { backend } = fresh();
+    const t = task();
+    await backend.tasks.create([t]);
+    await backend.queue.enqueue([{ taskId: t.id }]);
+    const [d] = await backend.queue.claim({ limit: 1, leaseMs: 60_000, waitMs: 500 });
+    await backend.tasks.start([{ taskId: t.id, leaseId: d!.leaseId, workerId: 'w' }]);
+    const body = new Uint8Array(2_500_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31) % 251;
+    expect(await backend.checkpoints.save(t.id, d!.leaseId, { token: 'big', encoding: 'gzip', body, sizeBytes: 9_000_000 })).toBe(true);
+    const loaded = await backend.checkpoints.load(t.id);
+    expect(loaded?.token).toBe('big');
+    expect(Buffer.compare(Buffer.from(loaded!.body), Buffer.from(body))).toBe(0);
+    expect(await backend.checkpoints.stats()).toEqual({ count: 1, totalBytes: body.length, avgBytes: body.length });
+    // A newer save replaces it and the old chunks are gone.
+    const small = new Uint8Array([1, 2, 3]);
+    expect(await backend.checkpoints.save(t.id, d!.leaseId, { token: 'small', encoding: 'json', body: small, sizeBytes: 3 })).toBe(true);
+    expect((await backend.checkpoints.load(t.id))?.token).toBe('small');
+    const nc = await connectTest();
+    try {
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info(`KV_${backend.prefix}_checkpoints`)).state.messages).toBe(1);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('an idempotency key maps to its task until its TTL passes, then a new create replaces it', async () => {
+    const { backend } = fresh();
+    const key = newId();
+    const [first] = await backend.tasks.create([task({ idempotencyKey: key, keyTtlMs: 300 })]);
+    const [dup] = await backend.tasks.create([task({ idempotencyKey: key, keyTtlMs: 300 })]);
+    expect(dup).toEqual({ id: first!.id, duplicate: true });
+    await sleep(400);
+    const [again] = await backend.tasks.create([task({ idempotencyKey: key, keyTtlMs: 300 })]);
+    expect(again!.duplicate).toBe(false);
+    expect(again!.id).not.toBe(first!.id);
+  });
+
+  it('an orphaned key (its create crashed before writing the task) is taken over once its grace has passed', async () => {
+    const { backend, prefix } = fresh();
+    await backend.ready();
+    const key = newId();
+    const nc = await connectTest();
+    try {
+      const { jetstream } = await import('@nats-io/jetstream');
+      const at = Date.now() - 60_000;
+      await jetstream(nc).publish(`$KV.${prefix}_tasks.k.${hashKey(key)}`, JSON.stringify({ id: 'never-written', exp: at + 3_600_000, at }));
+    } finally {
+      await nc.close();
+    }
+    const [r] = await backend.tasks.create([task({ idempotencyKey: key })]);
+    expect(r!.duplicate).toBe(false);
+    expect(await backend.tasks.get(r!.id)).not.toBeNull();
+  });
+
+  it('concurrent creates of one key from two processes create exactly one task', async () => {
+    const { backend, prefix } = fresh();
+    const other = natsBackend(NATS_URL, { prefix });
+    cleanups.push(() => other.close());
+    await Promise.all([backend.ready(), other.ready()]);
+    for (let round = 0; round < 5; round++) {
+      const key = newId();
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? other : backend).tasks.create([task({ idempotencyKey: key })])));
+      const flat = results.map((r) => r[0]!);
+      expect(flat.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(new Set(flat.map((r) => r.id)).size).toBe(1);
+    }
+  });
+
+  it('the backend clock follows the server clock (same host: within a second of ours)', async () => {
+    const { backend } = fresh();
+    await backend.ready();
+    expect(Math.abs(backend.clock!.now() - Date.now())).toBeLessThan(1_000);
+  });
+
+  it('an unreachable server fails with BackendUnavailableError naming the URL without its password', async () => {
+    const backend: NatsBackend = natsBackend('nats://user:secret@127.0.0.1:1', { prefix: 'unreachable', connectOptions: { maxReconnectAttempts: 0, timeout: 500 } });
+    try {
+      const err = await backend.tasks.get('x').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BackendUnavailableError);
+      expect((err as Error).message).toContain('127.0.0.1:1');
+      expect((err as Error).message).not.toContain('secret');
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('event queries by task id work for ids that are not subject-safe', async () => {
+    const { backend } = fresh();
+    const odd = 'task.with*odd>chars';
+    const ev = (taskId: string | null) => ({ id: newId(), type: 'task.started' as const, at: Date.now(), runId: null, phaseId: null, taskId, workerId: null, data: {} });
+    await backend.events.append([ev(odd), ev('plain'), ev(null)]);
+    expect((await backend.events.query({ taskId: odd })).map((e) => e.taskId)).toEqual([odd]);
+    expect(await backend.events.query({})).toHaveLength(3);
+  });
+});
