@@ -9,6 +9,7 @@ import { createClient, describeClient, type RedisClient } from './redis-client.j
 import { RedisConnection } from './redis-connection.js';
 import { RedisEventLog } from './redis-event-log.js';
 import { RedisHeartbeatStore } from './redis-heartbeat-store.js';
+import { RedisFusedOps } from './redis-fused.js';
 import { RedisQueue } from './redis-queue.js';
 import { RedisTaskStore } from './redis-task-store.js';
 import { RedisTimerStore } from './redis-timer-store.js';
@@ -22,7 +23,7 @@ export interface RedisBackendOptions {
   name?: string;
   /** Consumer name of this process in the queue's consumer group. @default host:pid:random */
   consumer?: string;
-  /** Approximate cap on the event stream (XADD MAXLEN ~), a backstop behind retention. @default 1_000_000 */
+  /** Most events kept (the oldest are dropped first), a backstop behind retention. @default 1_000_000 */
   eventsMaxLen?: number;
   /** Read maxmemory-policy / appendonly at start and warn when data can be lost. @default true */
   checkPersistence?: boolean;
@@ -32,9 +33,11 @@ export interface RedisBackend extends Backend {
   /** Settles once the persistence settings were read (null when the check is off). */
   readonly persistence: Promise<PersistenceReport | null>;
   /**
-   * tasks.create + queue.enqueue of the created tasks in one round trip and one atomic step (not a
-   * port: an engine may use it when both ports are this backend's). `delaysMs[i]` delays task i.
+   * Fused operations spanning ports, one script and one round trip each (not part of the port
+   * contract: an engine may use them when queue, tasks and checkpoints are all this backend's).
    */
+  readonly fused: RedisFusedOps;
+  /** `fused.createAndEnqueue`: tasks.create + queue.enqueue of the created tasks; `delaysMs[i]` delays task i. */
   createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[]): Promise<CreateResult[]>;
 }
 
@@ -79,6 +82,7 @@ export function redisBackend(redisOrUrl: RedisClient | string, options: RedisBac
   const conn = new RedisConnection({ client, owned, target, keyPrefix: keys.P, logger: log });
   const queue = new RedisQueue(conn, keys, options.consumer);
   const tasks = new RedisTaskStore(conn, keys);
+  const fused = new RedisFusedOps(conn, keys, queue, tasks);
   const persistence =
     options.checkPersistence === false
       ? Promise.resolve(null)
@@ -96,7 +100,8 @@ export function redisBackend(redisOrUrl: RedisClient | string, options: RedisBac
     heartbeats: new RedisHeartbeatStore(conn, keys),
     events: new RedisEventLog(conn, keys, eventsMaxLen),
     persistence,
-    createAndEnqueue: (newTasks, delaysMs) => tasks.createAndEnqueue(newTasks, delaysMs),
+    fused,
+    createAndEnqueue: (newTasks, delaysMs) => fused.createAndEnqueue(newTasks, delaysMs),
     async close() {
       await conn.close(() => queue.removeConsumer());
     },

@@ -34,29 +34,36 @@ export class RedisQueue implements Queue {
   }
 
   async claim(options: ClaimOptions): Promise<Delivery[]> {
-    const { limit, leaseMs, waitMs, signal } = options;
-    if (limit <= 0) return [];
-    // The worker's clock only bounds how long this call waits; due-times and leases use Redis TIME.
-    const deadline = Date.now() + Math.max(0, waitMs);
+    const leaseMs = Math.max(1, Math.ceil(options.leaseMs));
+    return this.claimWith(options, async () => {
+      const [pairs, wakeFrom, nextDelayedIn] = (await this.conn.run('claim', this.streamKeys, [GROUP, this.consumer, options.limit, leaseMs, `${newId()}:`])) as [
+        string[],
+        string | null,
+        number,
+      ];
+      const out: Delivery[] = new Array<Delivery>(pairs.length / 2);
+      for (let i = 0; i < pairs.length; i += 2) out[i / 2] = { taskId: pairs[i]!, leaseId: pairs[i + 1]! };
+      return { items: out, wakeFrom, nextDelayedIn };
+    });
+  }
+
+  /**
+   * The waiting part of a claim: runs `attempt` (one claim script) and, while it finds nothing and
+   * time is left, blocks on the stream until new work or the next delayed due time. The worker's
+   * clock only bounds the wait; due-times and leases use Redis TIME.
+   */
+  async claimWith<T>(options: ClaimOptions, attempt: () => Promise<{ items: T[]; wakeFrom: string | null; nextDelayedIn: number }>): Promise<T[]> {
+    if (options.limit <= 0) return [];
+    const deadline = Date.now() + Math.max(0, options.waitMs);
     for (;;) {
-      const [pairs, wakeFrom, nextDelayedIn] = (await this.conn.run('claim', this.streamKeys, [
-        GROUP,
-        this.consumer,
-        limit,
-        Math.max(1, Math.ceil(leaseMs)),
-        `${newId()}:`,
-      ])) as [string[], string | null, number];
-      if (pairs.length > 0) {
-        const out: Delivery[] = new Array<Delivery>(pairs.length / 2);
-        for (let i = 0; i < pairs.length; i += 2) out[i / 2] = { taskId: pairs[i]!, leaseId: pairs[i + 1]! };
-        return out;
-      }
+      const { items, wakeFrom, nextDelayedIn } = await attempt();
+      if (items.length > 0) return items;
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || signal?.aborted || this.conn.isClosed) return [];
+      if (remaining <= 0 || options.signal?.aborted || this.conn.isClosed) return [];
       // Only stale entries were read: look again at once.
       if (wakeFrom === null) continue;
       const ms = nextDelayedIn >= 0 ? Math.min(remaining, Math.max(1, nextDelayedIn)) : remaining;
-      await this.conn.waitForEntry(this.keys.stream, wakeFrom, ms, signal);
+      await this.conn.waitForEntry(this.keys.stream, wakeFrom, ms, options.signal);
     }
   }
 

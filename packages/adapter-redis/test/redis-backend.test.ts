@@ -251,6 +251,46 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
     expect((await b.events.query({})).map((e) => e.seq)).toEqual([8, 9, 10, 11, 12]);
   });
 
+  it('fused claimAndStart claims and starts in one step, and waits like claim', async () => {
+    const { backend: b } = fresh();
+    const [a, c] = [task(), task()];
+    await b.createAndEnqueue([a, c], []);
+    await b.tasks.transition([c.id], ['pending'], 'cancelled');
+    const got = await b.fused.claimAndStart({ limit: 10, leaseMs: 10_000, waitMs: 0 }, 'w1');
+    expect(got.map((g) => g.delivery.taskId)).toEqual([a.id, c.id]);
+    const started = got[0]!.start;
+    expect(started.task).toMatchObject({ id: a.id, state: 'running', leaseId: got[0]!.delivery.leaseId, workerId: 'w1', input: { n: 1 } });
+    expect(await b.tasks.get(a.id)).toEqual(started.task);
+    expect(got[1]!.start).toEqual({ taskId: c.id, task: null, state: 'cancelled' });
+    const waiting = b.fused.claimAndStart({ limit: 1, leaseMs: 10_000, waitMs: 5_000 }, 'w1');
+    const late = task();
+    setTimeout(() => void b.createAndEnqueue([late], []), 50);
+    expect((await waiting).map((g) => g.start.task?.id)).toEqual([late.id]);
+  });
+
+  it('fused finishAndSettle writes the outcome and acks / releases under the same lease, or nothing', async () => {
+    const { backend: b } = fresh();
+    const [a, c, d] = [task(), task(), task()];
+    await b.createAndEnqueue([a, c, d], []);
+    const got = await b.fused.claimAndStart({ limit: 3, leaseMs: 10_000, waitMs: 0 }, 'w');
+    const lease = (id: string) => got.find((g) => g.delivery.taskId === id)!.delivery.leaseId;
+    await b.checkpoints.save(a.id, lease(a.id), { token: 't', encoding: 'json', body: Buffer.from('{}'), sizeBytes: 2 });
+    const applied = await b.fused.finishAndSettle([
+      { outcome: { taskId: a.id, leaseId: lease(a.id), state: 'completed', result: { ok: 1 }, durationMs: 5 }, queue: 'ack', deleteCheckpoint: true },
+      { outcome: { taskId: c.id, leaseId: lease(c.id), state: 'pending' }, queue: 'release', releaseDelayMs: 60_000 },
+      { outcome: { taskId: d.id, leaseId: 'stale', state: 'completed' }, queue: 'ack' },
+    ]);
+    expect(applied).toEqual([true, true, false]);
+    expect(await b.tasks.get(a.id)).toMatchObject({ state: 'completed', result: { ok: 1 }, hasCheckpoint: false, leaseId: null });
+    expect(await b.checkpoints.load(a.id)).toBeNull();
+    expect(await b.checkpoints.stats()).toEqual({ count: 0, totalBytes: 0, avgBytes: 0 });
+    expect((await b.tasks.get(c.id))!.state).toBe('pending');
+    expect((await b.tasks.get(d.id))!.state).toBe('running');
+    // a: acked; c: released with a delay; d: still leased under its real lease.
+    expect(await b.queue.depth()).toEqual({ ready: 0, leased: 1, delayed: 1 });
+    expect(await b.queue.ack([{ taskId: d.id, leaseId: lease(d.id) }])).toEqual([true]);
+  });
+
   it('falls back to EVAL when Redis does not know a script (NOSCRIPT: flushed cache, failover)', async () => {
     // SCRIPT FLUSH would disturb other users of the shared server; a client whose EVALSHA always
     // answers NOSCRIPT exercises the same path.

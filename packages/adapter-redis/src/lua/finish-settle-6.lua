@@ -1,0 +1,45 @@
+-- finish-settle: finish-1 plus what follows a written outcome, in one step: the delivery is acked
+-- (or released, after a delay) under the same leaseId and the checkpoint optionally deleted. No
+-- window where a finished task still holds a leased delivery; one round trip instead of two.
+-- KEYS[1] counts hash · KEYS[2] stream · KEYS[3] deliveries hash · KEYS[4] delayed zset · KEYS[5] leases zset
+-- KEYS[6] checkpoint stats hash
+-- ARGV[1] key prefix P · ARGV[2..] 9 per outcome: taskId, leaseId, state, resultJson?, errorJson?,
+--   durationMs?, queue action ('ack' | 'release' | 'none'), release delay ms, delete checkpoint (1/0)
+-- Reply: array of 1 (outcome applied) / 0 (lease moved on: nothing written)
+-- @include helpers
+-- @include task-lib
+local P = ARGV[1]
+local now = nowMs()
+local out = {}
+for i = 2, #ARGV, 9 do
+  local id, leaseId = ARGV[i], ARGV[i + 1]
+  local ok = finishTask(P, id, leaseId, ARGV[i + 2], opt(ARGV[i + 3]), opt(ARGV[i + 4]), opt(ARGV[i + 5]), now)
+  if ok then
+    local action = ARGV[i + 6]
+    if action ~= 'none' and redis.call('HGET', KEYS[3], id) == 'l' .. leaseId then
+      redis.call('ZREM', KEYS[5], id)
+      local delay = tonumber(ARGV[i + 7])
+      if action == 'ack' then
+        redis.call('HDEL', KEYS[3], id)
+      elseif delay > 0 then
+        redis.call('HSET', KEYS[3], id, 'd')
+        append(ZADDS, KEYS[4], now + delay, id)
+      else
+        redis.call('HSET', KEYS[3], id, 'r' .. redis.call('XADD', KEYS[2], '*', 't', id))
+      end
+    end
+    if ARGV[i + 8] == '1' then
+      local ck = P .. 'cp:' .. id
+      local bytes = redis.call('HGET', ck, 'n')
+      if bytes then
+        redis.call('DEL', ck)
+        redis.call('HINCRBY', KEYS[6], 'count', -1)
+        redis.call('HINCRBY', KEYS[6], 'bytes', -tonumber(bytes))
+        redis.call('HSET', P .. 't:' .. id, 'cp', 0)
+      end
+    end
+  end
+  out[#out + 1] = ok and 1 or 0
+end
+flush(KEYS[1])
+return out
