@@ -26,6 +26,8 @@ export interface Keys {
   readonly timersDue: string;
   readonly timersClaimed: string;
   readonly heartbeats: string;
+  /** Zset id → heartbeat expiry, to prune entries of ids that stopped beating. */
+  readonly heartbeatExpiries: string;
   readonly events: string;
   readonly eventSeq: string;
   /** Lowest event seq still visible: purging raises it. */
@@ -53,6 +55,7 @@ export function makeKeys(prefix: string): Keys {
     timersDue: `${P}tmdue`,
     timersClaimed: `${P}tmclaimed`,
     heartbeats: `${P}hbz`,
+    heartbeatExpiries: `${P}hbexp`,
     events: `${P}ev`,
     eventSeq: `${P}evseq`,
     eventFloor: `${P}evfloor`,

@@ -1,21 +1,26 @@
 // HeartbeatStore on Redis: a key per id holding the last beat time with a PX TTL (so liveness ends
-// by itself), plus a zset of last beats for stale() scans, pruned of expired ids as it is read.
+// by itself), a zset of last beats for stale() scans, and a zset of expiries so entries of ids
+// that stopped beating (finished tasks) are pruned by later beats instead of piling up.
 import type { Beat, HeartbeatStore, StaleEntry } from '@baton/core';
 import type { Keys } from './keys.js';
 import type { RedisArg } from './redis-client.js';
 import type { RedisConnection } from './redis-connection.js';
 
 export class RedisHeartbeatStore implements HeartbeatStore {
+  private readonly zsets: readonly string[];
+
   constructor(
     private readonly conn: RedisConnection,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    this.zsets = [keys.heartbeats, keys.heartbeatExpiries];
+  }
 
   async beat(beats: Beat[]): Promise<void> {
     if (beats.length === 0) return;
     const args: RedisArg[] = [this.keys.P];
     for (const b of beats) args.push(b.id, Math.max(1, Math.ceil(b.ttlMs)));
-    await this.conn.run('heartbeat-beat', [this.keys.heartbeats], args);
+    await this.conn.run('heartbeat-beat', this.zsets, args);
   }
 
   async lastSeen(id: string): Promise<number | null> {
@@ -25,7 +30,7 @@ export class RedisHeartbeatStore implements HeartbeatStore {
 
   async stale(olderThanMs: number, limit = 100): Promise<StaleEntry[]> {
     if (limit <= 0) return [];
-    const flat = (await this.conn.run('heartbeat-stale', [this.keys.heartbeats], [this.keys.P, Math.max(0, olderThanMs), limit])) as string[];
+    const flat = (await this.conn.run('heartbeat-stale', this.zsets, [this.keys.P, Math.max(0, olderThanMs), limit])) as string[];
     const out: StaleEntry[] = [];
     for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i]!, lastSeen: Number(flat[i + 1]) });
     return out;
@@ -33,6 +38,6 @@ export class RedisHeartbeatStore implements HeartbeatStore {
 
   async remove(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.conn.run('heartbeat-remove', [this.keys.heartbeats], [this.keys.P, ...ids]);
+    await this.conn.run('heartbeat-remove', this.zsets, [this.keys.P, ...ids]);
   }
 }

@@ -291,6 +291,18 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
     expect(await b.queue.ack([{ taskId: d.id, leaseId: lease(d.id) }])).toEqual([true]);
   });
 
+  it('prunes heartbeat entries of ids that stopped beating, so the zsets do not grow', async () => {
+    const { backend: b, prefix } = fresh();
+    await b.heartbeats.beat([{ id: 'task:a', ttlMs: 50 }, { id: 'task:b', ttlMs: 50 }]);
+    await new Promise((r) => setTimeout(r, 120));
+    await b.heartbeats.beat([{ id: 'worker:1', ttlMs: 60_000 }]);
+    const r = new Redis(REDIS_URL);
+    expect(await r.zrange(`{${prefix}}:hbz`, 0, -1)).toEqual(['worker:1']);
+    expect(await r.zrange(`{${prefix}}:hbexp`, 0, -1)).toEqual(['worker:1']);
+    r.disconnect();
+    expect(await b.heartbeats.lastSeen('task:a')).toBeNull();
+  });
+
   it('falls back to EVAL when Redis does not know a script (NOSCRIPT: flushed cache, failover)', async () => {
     // SCRIPT FLUSH would disturb other users of the shared server; a client whose EVALSHA always
     // answers NOSCRIPT exercises the same path.

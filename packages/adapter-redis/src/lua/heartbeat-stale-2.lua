@@ -1,6 +1,6 @@
 -- heartbeat-stale: live entries (TTL not passed) whose last beat is older than olderThanMs, stalest
--- first. Entries whose key expired are dropped from the zset on the way.
--- KEYS[1] beats zset
+-- first. Entries whose key expired are dropped from both zsets on the way.
+-- KEYS[1] beats zset · KEYS[2] expiries zset
 -- ARGV[1] key prefix P · ARGV[2] olderThanMs · ARGV[3] limit
 -- Reply: flat array id, lastSeen, ...
 -- @include helpers
@@ -20,6 +20,7 @@ for _ = 1, 100 do
       if #out >= limit * 2 then return out end
     else
       redis.call('ZREM', KEYS[1], id)
+      redis.call('ZREM', KEYS[2], id)
     end
   end
   if #page < 400 then break end
