@@ -16,6 +16,9 @@ export interface Versioned<T> {
   time: number;
 }
 
+/** Header values written with a record so scans can filter without reading it; values must be header-safe. */
+export type Meta = Record<string, string>;
+
 export interface BucketDeps {
   nc: NatsConnection;
   js: JetStreamClient;
@@ -57,14 +60,14 @@ export class Bucket {
     return { ...raw, value: parseJson<T>(decoder.decode(raw.value)) };
   }
 
-  /** Writes only when the key is absent; returns the revision, or null when it exists. */
-  async create<T>(key: string, value: T): Promise<number | null> {
-    return this.write(key, encode(value), 0);
+  /** Writes only when the key is absent; returns the revision, or null when it exists. `meta` rides as headers (see scanMeta). */
+  async create<T>(key: string, value: T, meta?: Meta): Promise<number | null> {
+    return this.write(key, encode(value), 0, meta);
   }
 
   /** Writes only when the key is still at `revision`; null when it moved on (or is gone). */
-  async update<T>(key: string, value: T, revision: number): Promise<number | null> {
-    return this.write(key, encode(value), revision);
+  async update<T>(key: string, value: T, revision: number, meta?: Meta): Promise<number | null> {
+    return this.write(key, encode(value), revision, meta);
   }
 
   async put<T>(key: string, value: T): Promise<number> {
@@ -134,6 +137,32 @@ export class Bucket {
     return out;
   }
 
+  /**
+   * Headers (`meta`) of the current value of every matching key, without the values: a scan that
+   * ships a few dozen bytes per key whatever the record size. Values are fetched afterwards only for
+   * the keys that match (getRevision).
+   */
+  async scanMeta(keyFilter: string, onEntry: (entry: { key: string; revision: number; meta: (name: string) => string }) => boolean | void): Promise<void> {
+    await scanStream(this.deps, this.stream, {
+      filter: this.subject(keyFilter),
+      start: { policy: 'last_per_subject' },
+      headersOnly: true,
+      onMessage: (m) => {
+        const h = m.headers;
+        const op = h?.get('KV-Operation');
+        if (op === 'DEL' || op === 'PURGE') return;
+        return onEntry({ key: m.subject.slice(this.subjectPrefix.length), revision: m.seq, meta: (name) => h?.get(name) ?? '' });
+      },
+    });
+  }
+
+  /** The value at `revision` if that is still the key's current value (null when it moved on). */
+  async getCurrent<T>(key: string, revision: number): Promise<Versioned<T> | null> {
+    const sm = await this.deps.jsm.direct.getMessage(this.stream, { seq: revision });
+    if (!sm || sm.subject !== this.subject(key)) return null;
+    return { key, value: parseJson<T>(decoder.decode(sm.data)), revision, time: sm.time.getTime() };
+  }
+
   /** Number of live keys (the stream holds no tombstones). */
   async count(): Promise<number> {
     const si = await this.deps.jsm.streams.info(this.stream);
@@ -151,10 +180,11 @@ export class Bucket {
     }
   }
 
-  private async write(key: string, data: Uint8Array, expectRevision: number): Promise<number | null> {
+  private async write(key: string, data: Uint8Array, expectRevision: number, meta?: Meta): Promise<number | null> {
     this.checkSize(key, data);
     const h = makeHeaders();
     h.set('Nats-Expected-Last-Subject-Sequence', String(expectRevision));
+    if (meta) for (const [name, value] of Object.entries(meta)) h.set(name, value);
     try {
       const pa = await this.deps.js.publish(this.subject(key), data, { headers: h });
       return pa.seq;

@@ -5,7 +5,7 @@
 import { newId, type CheckpointBlob, type CheckpointStats, type CheckpointStore, type StoredCheckpoint } from '@baton/core';
 import { encodeToken } from './nats-names.js';
 import type { NatsContext, NatsRuntime } from './nats-runtime.js';
-import type { CheckpointPointer, TaskRecords } from './nats-task-records.js';
+import { H, type CheckpointPointer, type TaskRecords } from './nats-task-records.js';
 
 function chunkKey(taskId: string, sid: string, i: number): string {
   return `${encodeToken(taskId)}.${sid}.${i}`;
@@ -105,13 +105,14 @@ export class NatsCheckpointStore implements CheckpointStore {
 
   async stats(): Promise<CheckpointStats> {
     return this.rt.run('read checkpoint stats', async (c) => {
-      // Pointers live on the task records: one scan of the tasks bucket, no checkpoint bodies read.
+      // Pointer sizes ride on the task records' headers: one header-only scan, no bodies read.
       let count = 0;
       let totalBytes = 0;
-      await c.buckets.tasks.scan<{ cp?: CheckpointPointer | null }>('t.>', (e) => {
-        if (e.value.cp) {
+      await c.buckets.tasks.scanMeta('t.>', (e) => {
+        const bytes = e.meta(H.cpBytes);
+        if (bytes !== '') {
           count += 1;
-          totalBytes += e.value.cp.bytes;
+          totalBytes += Number(bytes);
         }
       });
       return { count, totalBytes, avgBytes: count === 0 ? 0 : Math.round(totalBytes / count) };

@@ -3,7 +3,7 @@
 // same record. The last revision this process wrote is cached so a finish right after a start
 // skips a read; a decision never rests on a cached value unless the write succeeds.
 import { BackendError, type TaskRecord } from '@baton/core';
-import type { Bucket, Versioned } from './nats-bucket.js';
+import type { Bucket, Meta, Versioned } from './nats-bucket.js';
 import { encodeToken } from './nats-names.js';
 
 /** Where a task's checkpoint lives: chunk keys `<task>.<sid>.<i>` at the given revisions. */
@@ -37,6 +37,40 @@ const MAX_CONFLICTS = 25;
 
 export function taskKey(id: string): string {
   return `t.${encodeToken(id)}`;
+}
+
+/** Header names of the fields scans filter on (values are header-safe: numbers, states, encoded tokens). */
+export const H = {
+  state: 'Baton-State',
+  type: 'Baton-Type',
+  run: 'Baton-Run',
+  phase: 'Baton-Phase',
+  created: 'Baton-Created',
+  ord: 'Baton-Ord',
+  updated: 'Baton-Updated',
+  finished: 'Baton-Finished',
+  cpBytes: 'Baton-Cp-Bytes',
+} as const;
+
+/** Marks null in a header (encodeToken never produces it). */
+export const NULL_TOKEN = '!';
+
+export function nullableToken(value: string | null): string {
+  return value === null ? NULL_TOKEN : encodeToken(value);
+}
+
+export function metaOf(rec: StoredTask): Meta {
+  return {
+    [H.state]: rec.state,
+    [H.type]: encodeToken(rec.type),
+    [H.run]: nullableToken(rec.runId),
+    [H.phase]: nullableToken(rec.phaseId),
+    [H.created]: String(rec.createdAt),
+    [H.ord]: String(rec.ord),
+    [H.updated]: String(rec.updatedAt),
+    [H.finished]: rec.finishedAt === null ? '' : String(rec.finishedAt),
+    [H.cpBytes]: rec.cp ? String(rec.cp.bytes) : '',
+  };
 }
 
 export function toRecord(stored: StoredTask): TaskRecord {
@@ -78,7 +112,7 @@ export class TaskRecords {
         cur = null; // a refusal must rest on a fresh read
         continue;
       }
-      const rev = await bucket.update(key, next, cur.revision);
+      const rev = await bucket.update(key, next, cur.revision, metaOf(next));
       if (rev !== null) {
         this.remember(id, { key, value: next, revision: rev, time: 0 });
         return result;

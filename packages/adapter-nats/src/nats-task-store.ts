@@ -24,10 +24,21 @@ import {
 } from '@baton/core';
 import type { Versioned } from './nats-bucket.js';
 import { deleteChunks } from './nats-checkpoint-store.js';
-import { hashKey } from './nats-names.js';
+import { decodeToken, encodeToken, hashKey } from './nats-names.js';
 import type { NatsContext, NatsRuntime } from './nats-runtime.js';
-import { taskKey, toRecord, type StoredTask, type TaskRecords } from './nats-task-records.js';
+import { H, metaOf, NULL_TOKEN, nullableToken, taskKey, toRecord, type StoredTask, type TaskRecords } from './nats-task-records.js';
 import { addUsage, finishTask, moveTask, newTaskRecord, recoverTask, startTask } from './task-transitions.js';
+
+interface MetaEntry {
+  key: string;
+  id: string;
+  revision: number;
+  state: TaskState;
+  created: number;
+  ord: number;
+  updated: number;
+  meta: (name: string) => string;
+}
 
 interface KeyEntry {
   id: string;
@@ -88,17 +99,35 @@ export class NatsTaskStore implements TaskStore {
         (filter.runId === undefined || t.runId === filter.runId) &&
         (filter.phaseId === undefined || t.phaseId === filter.phaseId) &&
         (filter.idleForMs === undefined || t.updatedAt <= now - filter.idleForMs);
+      const limit = clampLimit(filter.limit);
       let found: StoredTask[];
       if (filter.ids) {
         const got = await Promise.all([...new Set(filter.ids)].map((id) => this.records.get(c.buckets.tasks, id)));
         found = got.filter((e): e is Versioned<StoredTask> => e !== null).map((e) => e.value);
       } else {
-        found = (await this.scan(c)).map((e) => e.value);
+        // Filter on the headers, then read only the records that can be in the answer.
+        const type = filter.type === undefined ? null : encodeToken(filter.type);
+        const run = filter.runId === undefined ? null : nullableToken(filter.runId);
+        const phase = filter.phaseId === undefined ? null : nullableToken(filter.phaseId);
+        const hits = (await this.scanMeta(c)).filter(
+          (e) =>
+            (!states || states.has(e.state)) &&
+            (type === null || e.meta(H.type) === type) &&
+            (run === null || e.meta(H.run) === run) &&
+            (phase === null || e.meta(H.phase) === phase) &&
+            (filter.idleForMs === undefined || e.updated <= now - filter.idleForMs),
+        );
+        hits.sort((a, b) => a.created - b.created || a.ord - b.ord);
+        found = [];
+        for (let i = 0; i < hits.length && found.length < limit; i += limit) {
+          const page = await Promise.all(hits.slice(i, i + limit).map((e) => this.readCurrent(c, e)));
+          for (const rec of page) if (rec && match(rec)) found.push(rec);
+        }
       }
       return found
         .filter(match)
         .sort((a, b) => a.createdAt - b.createdAt || a.ord - b.ord)
-        .slice(0, clampLimit(filter.limit))
+        .slice(0, limit)
         .map(toRecord);
     });
   }
@@ -106,9 +135,10 @@ export class NatsTaskStore implements TaskStore {
   async counts(): Promise<TaskCount[]> {
     return this.rt.run('count tasks', async (c) => {
       const counts = new Map<string, TaskCount>();
-      for (const { value: t } of await this.scan(c)) {
-        const k = `${t.phaseId ?? ''}\u0000${t.phaseId === null ? 'n' : 's'}\u0000${t.state}`;
-        const entry = counts.get(k) ?? { phaseId: t.phaseId, state: t.state, count: 0 };
+      for (const e of await this.scanMeta(c)) {
+        const phase = e.meta(H.phase);
+        const k = `${phase}\u0000${e.state}`;
+        const entry = counts.get(k) ?? { phaseId: phase === NULL_TOKEN ? null : decodeToken(phase), state: e.state, count: 0 };
         entry.count += 1;
         counts.set(k, entry);
       }
@@ -198,31 +228,34 @@ export class NatsTaskStore implements TaskStore {
 
   async cancelPhase(phaseId: string): Promise<string[]> {
     return this.rt.run(`cancel phase ${phaseId}`, async (c) => {
-      const live = (await this.scan(c)).filter((e) => e.value.phaseId === phaseId && !isTerminal(e.value.state));
-      live.sort((a, b) => a.value.createdAt - b.value.createdAt || a.value.ord - b.value.ord);
+      const phase = nullableToken(phaseId);
+      const live = (await this.scanMeta(c)).filter((e) => e.meta(H.phase) === phase && !isTerminal(e.state));
+      live.sort((a, b) => a.created - b.created || a.ord - b.ord);
       const active: TaskState[] = ['pending', 'running', 'scheduled'];
-      const moved = await Promise.all(live.map((e) => this.move(c, e.value.id, active, 'cancelled')));
-      return live.filter((_, i) => moved[i]).map((e) => e.value.id);
+      const moved = await Promise.all(live.map((e) => this.move(c, e.id, active, 'cancelled')));
+      return live.filter((_, i) => moved[i]).map((e) => e.id);
     });
   }
 
   async purge(options: PurgeOptions): Promise<number> {
     return this.rt.run(`purge ${options.state} tasks`, async (c) => {
       const now = c.clock.now();
-      const done = (await this.scan(c)).filter((e) => e.value.state === options.state);
-      done.sort((a, b) => (b.value.finishedAt ?? b.value.updatedAt) - (a.value.finishedAt ?? a.value.updatedAt));
+      const done = (await this.scanMeta(c)).filter((e) => e.state === options.state);
+      const finished = (e: MetaEntry) => Number(e.meta(H.finished) || e.updated);
+      done.sort((a, b) => finished(b) - finished(a));
       const victims = done
-        .filter((e, i) => i >= options.keepLatest || (e.value.finishedAt ?? e.value.updatedAt) < now - options.olderThanMs)
+        .filter((e, i) => i >= options.keepLatest || finished(e) < now - options.olderThanMs)
         .reverse()
         .slice(0, Math.max(0, options.limit));
       let removed = 0;
       for (const e of victims) {
-        if (!(await this.records.delete(c.buckets.tasks, e.value.id, e.revision))) continue;
+        const rec = await c.buckets.tasks.getCurrent<StoredTask>(e.key, e.revision);
+        if (!rec || !(await this.records.delete(c.buckets.tasks, e.id, e.revision))) continue;
         removed += 1;
-        if (e.value.cp) await deleteChunks(c, e.value.cp);
+        if (rec.value.cp) await deleteChunks(c, rec.value.cp);
         // Its idempotency key goes with it, so a later create with the key makes a new task.
-        const k = await c.buckets.tasks.get<KeyEntry>(idemKey(e.value.idempotencyKey));
-        if (k && k.value.id === e.value.id) await c.buckets.tasks.deleteRevision(k.revision);
+        const k = await c.buckets.tasks.get<KeyEntry>(idemKey(rec.value.idempotencyKey));
+        if (k && k.value.id === e.id) await c.buckets.tasks.deleteRevision(k.revision);
       }
       await this.dropExpiredKeys(c, now, Math.max(0, options.limit));
       return removed;
@@ -268,7 +301,7 @@ export class NatsTaskStore implements TaskStore {
   private async writeNew(c: NatsContext, t: NewTask, now: number, kk: string, keyRevision: number): Promise<CreateResult> {
     try {
       const rec = newTaskRecord(t, now, ++ordCounter);
-      const rev = await c.buckets.tasks.create(taskKey(t.id), rec);
+      const rev = await c.buckets.tasks.create(taskKey(t.id), rec, metaOf(rec));
       if (rev !== null) this.records.remember(t.id, { key: taskKey(t.id), value: rec, revision: rev, time: now });
     } catch (err) {
       await c.buckets.tasks.deleteRevision(keyRevision).catch(() => undefined);
@@ -289,8 +322,29 @@ export class NatsTaskStore implements TaskStore {
     );
   }
 
-  private scan(c: NatsContext): Promise<Versioned<StoredTask>[]> {
-    return c.buckets.tasks.scan<StoredTask>('t.>');
+  /** Every task's headers: state, type, run, phase, times. No record bodies cross the wire. */
+  private async scanMeta(c: NatsContext): Promise<MetaEntry[]> {
+    const out: MetaEntry[] = [];
+    await c.buckets.tasks.scanMeta('t.>', (e) => {
+      out.push({
+        key: e.key,
+        id: decodeToken(e.key.slice(2)),
+        revision: e.revision,
+        state: e.meta(H.state) as TaskState,
+        created: Number(e.meta(H.created)),
+        ord: Number(e.meta(H.ord)),
+        updated: Number(e.meta(H.updated)),
+        meta: e.meta,
+      });
+    });
+    return out;
+  }
+
+  /** The record a scan saw, or its newer value if it changed since (null when gone). */
+  private async readCurrent(c: NatsContext, e: MetaEntry): Promise<StoredTask | null> {
+    const at = await c.buckets.tasks.getCurrent<StoredTask>(e.key, e.revision);
+    if (at) return at.value;
+    return (await this.records.get(c.buckets.tasks, e.id))?.value ?? null;
   }
 
   private async dropExpiredKeys(c: NatsContext, now: number, limit: number): Promise<void> {
