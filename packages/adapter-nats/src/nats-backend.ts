@@ -71,7 +71,7 @@ export function compileSettings(options: NatsBackendOptions): RuntimeSettings {
 }
 
 /**
- * A Backend on NATS JetStream (nats-server 2.9.0+ with -js). `connection` is your NatsConnection
+ * A Backend on NATS JetStream (nats-server 2.9.2+ with -js). `connection` is your NatsConnection
  * (left open by close()) or one or more server URLs (connected lazily, closed by close()).
  */
 export function natsBackend(connection: ConnectionSource, options: NatsBackendOptions): NatsBackend {

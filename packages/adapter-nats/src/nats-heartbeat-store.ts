@@ -12,6 +12,8 @@ interface BeatEntry {
 }
 
 export class NatsHeartbeatStore implements HeartbeatStore {
+  private warned = false;
+
   constructor(
     private readonly rt: NatsRuntime,
     private readonly retentionMs: number,
@@ -21,10 +23,10 @@ export class NatsHeartbeatStore implements HeartbeatStore {
     if (beats.length === 0) return;
     await this.rt.run('record heartbeats', async (c) => {
       const now = c.clock.now();
-      for (const b of beats) {
-        if (b.ttlMs > this.retentionMs) {
-          c.logger.warn({ id: b.id, ttlMs: b.ttlMs, retentionMs: this.retentionMs }, 'NATS: heartbeat TTL exceeds the heartbeats bucket max_age; the entry expires at max_age. Raise heartbeatRetentionMs.');
-        }
+      const long = beats.find((b) => b.ttlMs > this.retentionMs);
+      if (long && !this.warned) {
+        this.warned = true;
+        c.logger.warn({ id: long.id, ttlMs: long.ttlMs, retentionMs: this.retentionMs }, 'NATS: heartbeat TTL exceeds the heartbeats bucket max_age; such entries vanish at max_age. Raise heartbeatRetentionMs.');
       }
       await Promise.all(beats.map((b) => c.buckets.heartbeats.put<BeatEntry>(encodeToken(b.id), { at: now, ttl: b.ttlMs })));
     });

@@ -61,6 +61,7 @@ export function pull(nc: NatsConnection, stream: string, consumer: string, req: 
       settle();
       close();
     }, waitMs + 3_000);
+    safety.unref();
     const sub = nc.subscribe(inbox, {
       callback: (err, m) => {
         if (err) {

@@ -162,8 +162,8 @@ export class NatsRuntime {
   private async init(): Promise<NatsContext> {
     const nc = await this.connect();
     const version = nc.info?.version ?? '0.0.0';
-    if (!atLeast(version, [2, 9, 0])) {
-      throw new ConfigError(`NATS server ${version} is too old: @baton/nats needs nats-server 2.9.0 or newer with JetStream enabled.`);
+    if (!atLeast(version, [2, 9, 2])) {
+      throw new ConfigError(`NATS server ${version} is too old: @baton/nats needs nats-server 2.9.2 or newer (discard_new_per_subject) with JetStream enabled.`);
     }
     if (nc.info && nc.info.jetstream === false) {
       throw new ConfigError('NATS server has JetStream disabled: start nats-server with -js (and a store directory, -sd) to use @baton/nats.');

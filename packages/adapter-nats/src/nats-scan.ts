@@ -86,6 +86,7 @@ export function scanStream(deps: ScanDeps, stream: string, options: ScanOptions)
         () => finish(new BackendUnavailableError(`NATS: reading stream ${stream} stalled for ${idleMs} ms; the server may be restarting. Retry once it is back.`)),
         idleMs,
       );
+      timer.unref();
     };
     const sub = nc.subscribe(inbox, {
       callback: (err, m) => {
