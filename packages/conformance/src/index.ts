@@ -12,6 +12,7 @@ import { heartbeatStoreSuite } from './heartbeat-store-suite.js';
 import { queueSuite } from './queue-suite.js';
 import { taskLifecycleSuite } from './task-lifecycle-suite.js';
 import { taskStoreSuite } from './task-store-suite.js';
+import { taskFlowSuite } from './task-flow-suite.js';
 import { timerStoreSuite } from './timer-store-suite.js';
 
 export type { ConformanceTarget } from './harness.js';
@@ -29,6 +30,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     timerStoreSuite(h);
     heartbeatStoreSuite(h);
     eventLogSuite(h);
+    taskFlowSuite(h);
     engineSuite(h);
   });
 }

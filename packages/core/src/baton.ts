@@ -23,6 +23,8 @@ import { RetryPolicy } from './retry-policy.js';
 import { Scheduler } from './scheduler.js';
 import { Settler } from './settler.js';
 import { Supervisor } from './supervisor.js';
+import { composeFlow } from './task-flow.js';
+import type { TaskFlow } from './ports/task-flow.js';
 import { TimerService } from './timer-service.js';
 import { WorkerPool, type PoolStats } from './worker-pool.js';
 
@@ -86,7 +88,8 @@ export class Baton {
       const name = to === 'open' ? 'breaker.opened' : to === 'half_open' ? 'breaker.half_open' : 'breaker.closed';
       this.events.emit(name, { data: { taskType: type } });
     });
-    const settler = new Settler(options.backend, this.events, clock, logger);
+    const flow: TaskFlow = options.backend.flow ?? composeFlow(options.backend, logger);
+    const settler = new Settler(flow, this.events, clock, logger);
     this.timers = new TimerService({
       ports: options.backend,
       clock,
@@ -104,6 +107,7 @@ export class Baton {
     });
     this.engine = {
       ports: options.backend,
+      flow,
       capabilities: options.backend.capabilities,
       clock,
       logger,
@@ -155,20 +159,15 @@ export class Baton {
     }
     if (tasks.length === 0) return [];
     const write = options.transaction === undefined ? undefined : { transaction: options.transaction };
-    const created = await this.backend.tasks.create(tasks, write);
-    const fresh: { taskId: string; delayMs?: number }[] = [];
+    const created = await this.engine.flow.createAndEnqueue(tasks, delays, write);
     const events = [];
     for (let i = 0; i < created.length; i++) {
       const c = created[i]!;
       if (c.duplicate) continue;
       const t = tasks[i]!;
-      fresh.push(delays[i]! > 0 ? { taskId: c.id, delayMs: delays[i]! } : { taskId: c.id });
       events.push(this.events.make('task.enqueued', { taskId: c.id, runId: t.runId, phaseId: t.phaseId, workerId: null, data: { type: t.type, ...(delays[i] ? { delayMs: delays[i]! } : {}) } }));
     }
-    if (fresh.length > 0) {
-      // If this fails after create succeeded, the tasks exist undelivered: the caller sees the error
-      // (a retry returns duplicate) and the reconciler delivers them.
-      await this.backend.queue.enqueue(fresh, write);
+    if (events.length > 0) {
       if (write) await this.events.appendNow(events, write);
       else this.events.publish(events);
     }

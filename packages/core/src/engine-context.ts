@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { CompiledOptions } from './options.js';
 import type { BackendCapabilities, BackendPorts } from './ports/backend.js';
+import type { TaskFlow } from './ports/task-flow.js';
 import type { StoredError } from './ports/task-store.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { Registry } from './registry.js';
@@ -14,6 +15,8 @@ import { BatonError, toError } from './errors.js';
 
 export interface EngineContext {
   readonly ports: BackendPorts;
+  /** The backend's fused operations, or their composition from `ports`. */
+  readonly flow: TaskFlow;
   readonly capabilities: BackendCapabilities;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -5,8 +5,7 @@ import type { TimerHandle } from './clock.js';
 import { sleep } from './clock.js';
 import type { EngineContext } from './engine-context.js';
 import { LeaseLostError, ShutdownError } from './errors.js';
-import type { Delivery } from './ports/queue.js';
-import type { StartResult } from './ports/task-store.js';
+import type { ClaimedStart } from './ports/task-flow.js';
 import { RunningTask, runTask } from './task-runner.js';
 
 export interface PoolStats {
@@ -153,7 +152,7 @@ export class WorkerPool {
   }
 
   private async claimLoop(): Promise<void> {
-    const { ports, options, logger } = this.engine;
+    const { flow, options, logger } = this.engine;
     let failures = 0;
     while (this.running) {
       const free = this.slots - this.inflight.size;
@@ -166,13 +165,11 @@ export class WorkerPool {
         continue;
       }
       try {
-        const deliveries = await ports.queue.claim({
-          limit: Math.min(free, options.claimBatchSize),
-          leaseMs: options.stallTimeoutMs,
-          waitMs: options.pollIntervalMs,
-          signal: this.claimAbort.signal,
-        });
-        if (deliveries.length > 0) await this.startAll(deliveries);
+        const claimed = await flow.claimAndStart(
+          { limit: Math.min(free, options.claimBatchSize), leaseMs: options.stallTimeoutMs, waitMs: options.pollIntervalMs, signal: this.claimAbort.signal },
+          this.engine.workerId,
+        );
+        if (claimed.length > 0) await this.startAll(claimed);
         failures = 0;
       } catch (err) {
         failures++;
@@ -182,22 +179,12 @@ export class WorkerPool {
     }
   }
 
-  private async startAll(deliveries: Delivery[]): Promise<void> {
-    const { ports, workerId, events } = this.engine;
-    let results: StartResult[];
-    try {
-      results = await ports.tasks.start(deliveries.map((d) => ({ taskId: d.taskId, leaseId: d.leaseId, workerId })));
-    } catch (err) {
-      // The deliveries stay leased; their leases expire and the supervisor hands them out again.
-      this.engine.logger.error({ err, deliveries: deliveries.length }, 'starting claimed tasks failed');
-      throw err;
-    }
+  private async startAll(claimed: ClaimedStart[]): Promise<void> {
+    const { ports, events } = this.engine;
     const drop: { taskId: string; leaseId: string }[] = [];
     const retryLater: { taskId: string; leaseId: string; delayMs: number }[] = [];
     const started = [];
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i]!;
-      const d = deliveries[i]!;
+    for (const { delivery: d, start: r } of claimed) {
       if (r.task) {
         const run = new RunningTask(this.engine, r.task, d.leaseId);
         this.inflight.set(r.taskId, run);

@@ -5,6 +5,7 @@ import type { HeartbeatStore } from './heartbeat-store.js';
 import type { Queue } from './queue.js';
 import type { TaskStore } from './task-store.js';
 import type { TimerStore } from './timer-store.js';
+import type { TaskFlow } from './task-flow.js';
 
 /** Passed through to stores that declare `transactionalEnqueue`: the application's open transaction (e.g. a pg client inside BEGIN). */
 export interface WriteOptions {
@@ -37,6 +38,8 @@ export interface BackendPorts {
 export interface Backend extends BackendPorts {
   readonly name: string;
   readonly capabilities: BackendCapabilities;
+  /** Fused multi-port operations, when this backend can do them in one round trip. */
+  readonly flow?: TaskFlow;
   /** The clock the engine paces its loops with; the memory backend supplies its controllable clock. */
   readonly clock?: Clock;
   /** Releases connections the backend opened itself (not ones the user passed in). */
@@ -45,7 +48,8 @@ export interface Backend extends BackendPorts {
 
 /**
  * A backend assembled from stores of different backends (e.g. Redis queue and heartbeats,
- * Postgres for the rest). `close` closes each distinct source once.
+ * Postgres for the rest). It has no `flow`: fused operations need one owner of every store they
+ * touch. `close` closes each distinct source once.
  */
 export function mixBackend(parts: BackendPorts & { name?: string; sources: Backend[]; capabilities?: Partial<BackendCapabilities> }): Backend {
   const sources = [...new Set(parts.sources)];

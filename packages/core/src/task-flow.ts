@@ -1,0 +1,59 @@
+// The fused operations of TaskFlow composed from single ports, for backends without their own
+// (and for mixed deployments). Same meaning, more round trips.
+import type { Logger } from './logger.js';
+import type { BackendPorts, WriteOptions } from './ports/backend.js';
+import type { ClaimOptions, LeaseRef } from './ports/queue.js';
+import type { ClaimedStart, SettleItem, TaskFlow } from './ports/task-flow.js';
+import type { CreateResult, NewTask } from './ports/task-store.js';
+
+export function composeFlow(ports: BackendPorts, logger: Logger): TaskFlow {
+  return {
+    async createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], options?: WriteOptions): Promise<CreateResult[]> {
+      const created = await ports.tasks.create(tasks, options);
+      const items: { taskId: string; delayMs?: number }[] = [];
+      created.forEach((c, i) => {
+        if (c.duplicate) return;
+        const delayMs = delaysMs[i];
+        items.push(delayMs ? { taskId: c.id, delayMs } : { taskId: c.id });
+      });
+      // If this fails after create succeeded, the tasks exist undelivered: the caller sees the error
+      // (a retry returns duplicate) and the reconciler delivers them.
+      if (items.length > 0) await ports.queue.enqueue(items, options);
+      return created;
+    },
+
+    async claimAndStart(options: ClaimOptions, workerId: string): Promise<ClaimedStart[]> {
+      const deliveries = await ports.queue.claim(options);
+      if (deliveries.length === 0) return [];
+      // A failure here leaves the deliveries leased; their leases expire and the supervisor hands them out again.
+      const starts = await ports.tasks.start(deliveries.map((d) => ({ taskId: d.taskId, leaseId: d.leaseId, workerId })));
+      return deliveries.map((delivery, i) => ({ delivery, start: starts[i]! }));
+    },
+
+    async finishAndSettle(items: SettleItem[]): Promise<boolean[]> {
+      const applied = await ports.tasks.finish(items.map((i) => i.outcome));
+      const acks: LeaseRef[] = [];
+      const releases: (LeaseRef & { delayMs?: number })[] = [];
+      const deletes: string[] = [];
+      items.forEach((item, i) => {
+        if (!applied[i]) return;
+        const ref = { taskId: item.outcome.taskId, leaseId: item.outcome.leaseId };
+        if (item.queue === 'ack') acks.push(ref);
+        else if (item.queue === 'release') releases.push({ ...ref, delayMs: item.releaseDelayMs ?? 0 });
+        if (item.deleteCheckpoint) deletes.push(ref.taskId);
+      });
+      try {
+        await Promise.all([
+          acks.length > 0 ? ports.queue.ack(acks) : undefined,
+          releases.length > 0 ? ports.queue.release(releases) : undefined,
+          deletes.length > 0 ? ports.checkpoints.delete(deletes) : undefined,
+        ]);
+      } catch (err) {
+        // The outcomes are written; what is left heals itself: the still-leased deliveries expire,
+        // the supervisor reclaims them, and the next claimer acks them on seeing the finished task.
+        logger.warn({ err, tasks: items.length }, 'outcomes written but delivery cleanup failed; leases will expire and be cleaned up');
+      }
+      return applied;
+    },
+  };
+}
