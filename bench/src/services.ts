@@ -124,6 +124,32 @@ export async function removeFiles(file: string): Promise<void> {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) await rm(f, { force: true });
 }
 
+interface JsmLike {
+  streams: { list(): AsyncIterable<{ config: { name: string }; state: { bytes: number } }> };
+}
+
+/** Bytes of the JetStream streams (and KV buckets' streams) under a prefix. */
+export async function natsBytes(prefix: string): Promise<number> {
+  assertLoopback(NATS_URL.replace(/^nats:/, 'http:'));
+  // Variable specifiers: the NATS client is only needed when the NATS adapter is benchmarked.
+  const transport: string = '@nats-io/transport-node';
+  const js: string = '@nats-io/jetstream';
+  const { connect } = (await import(transport)) as { connect(o: { servers: string; timeout: number }): Promise<{ close(): Promise<void> }> };
+  const { jetstreamManager } = (await import(js)) as { jetstreamManager(nc: unknown, o: { checkAPI: boolean }): Promise<JsmLike> };
+  const nc = await connect({ servers: NATS_URL, timeout: 2_000 });
+  try {
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    let total = 0;
+    for await (const info of jsm.streams.list()) {
+      const name = info.config.name;
+      if (name.startsWith(`${prefix}_`) || name.startsWith(`KV_${prefix}_`)) total += info.state.bytes;
+    }
+    return total;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** A one-line reason when a server does not answer, else null. */
 export async function probeRedis(): Promise<string | null> {
   try {
@@ -131,6 +157,15 @@ export async function probeRedis(): Promise<string | null> {
     return null;
   } catch (err) {
     return `Redis unreachable at ${REDIS_URL}: ${(err as Error).message}`;
+  }
+}
+
+export async function probeNats(): Promise<string | null> {
+  try {
+    await natsBytes('bench_probe');
+    return null;
+  } catch (err) {
+    return `NATS unreachable at ${NATS_URL}: ${(err as Error).message}`;
   }
 }
 

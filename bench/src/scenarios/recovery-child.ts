@@ -20,6 +20,7 @@ if ((await system.probe()) === null) {
   const inst = await system.open(args.ns, { concurrency: args.tasks, stallTimeoutMs: args.stallTimeoutMs });
   await inst.startWorker(
     async (p, job) => {
+      tell({ started: p.i });
       if (job.checkpoint) await job.checkpoint(1, checkpointData(1));
       tell({ held: p.i });
       await sleep(args.lifetimeMs);

@@ -21,16 +21,21 @@ export const RECOVERY: Scenario = {
     return withInstance(ctx, { concurrency: tasks, stallTimeoutMs }, async (inst): Promise<RunResult> => {
       if (!(await preEnqueue(inst, tasks, tasks, ctx.deadline))) return { metrics: {}, timedOut: true };
       const held = new Set<number>();
+      const started = new Set<number>();
       let child: Child | null = null;
       try {
         let allHeld: () => void = () => undefined;
         const holding = new Promise<void>((r) => (allHeld = r));
         child = spawnChild('recovery-child.ts', { system: ctx.system.id, ns: ctx.ns, tasks, stallTimeoutMs, lifetimeMs: 120_000 }, (msg) => {
+          if (typeof msg.started === 'number') started.add(msg.started);
           if (typeof msg.held === 'number') held.add(msg.held);
           if (held.size >= tasks) allHeld();
         });
         const ready = await withDeadline(Promise.race([holding.then(() => true), child.exited.then(() => false)]), 45_000, 'child taking all tasks').catch(() => false);
-        if (!ready) return { metrics: {}, timedOut: true, notes: [`the child held ${held.size}/${tasks} tasks; ${child.stderr().split('\n').slice(-3).join(' | ')}`] };
+        if (!ready) {
+          const err = child.stderr().split('\n').slice(-3).join(' | ');
+          return { metrics: {}, timedOut: true, notes: [`after 45 s the child had started ${started.size} and checkpointed ${held.size} of ${tasks} tasks${err ? `; stderr: ${err}` : ''}`] };
+        }
         child.kill('SIGKILL');
         const t0 = now();
         await withDeadline(child.exited, 5_000, 'child exit');

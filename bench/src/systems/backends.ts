@@ -7,11 +7,12 @@ import {
   DATABASE_URL,
   NATS_URL,
   REDIS_URL,
-  assertLoopback,
   deleteRedisKeys,
   dropSchema,
   fileBytes,
+  natsBytes,
   pgSchemaBytes,
+  probeNats,
   probePostgres,
   probeRedis,
   redisBytes,
@@ -28,6 +29,12 @@ interface Source {
   pkg: string;
   dir: string;
   factory: string;
+  /** Further exports the recipe needs (cleanup helpers). */
+  extras?: string[];
+}
+
+export interface MakeOptions {
+  stallTimeoutMs?: number;
 }
 
 export interface BackendRecipe {
@@ -37,9 +44,9 @@ export interface BackendRecipe {
   multiProcess: boolean;
   sources: Source[];
   probeServer(): Promise<string | null>;
-  make(factories: Record<string, Factory>, ns: string): Backend;
+  make(factories: Record<string, Factory>, ns: string, options: MakeOptions): Backend;
   bytes(ns: string): Promise<number | null>;
-  destroy(ns: string): Promise<void>;
+  destroy(ns: string, factories: Record<string, Factory>): Promise<void>;
 }
 
 const redisPattern = (ns: string) => `{${ns}}:*`;
@@ -48,7 +55,7 @@ const MEMORY: Source = { pkg: '@baton/memory', dir: 'adapter-memory', factory: '
 const SQLITE: Source = { pkg: '@baton/sqlite', dir: 'adapter-sqlite', factory: 'sqliteBackend' };
 const REDIS: Source = { pkg: '@baton/redis', dir: 'adapter-redis', factory: 'redisBackend' };
 const POSTGRES: Source = { pkg: '@baton/postgres', dir: 'adapter-postgres', factory: 'postgresBackend' };
-const NATS: Source = { pkg: '@baton/nats', dir: 'adapter-nats', factory: 'natsBackend' };
+const NATS: Source = { pkg: '@baton/nats', dir: 'adapter-nats', factory: 'natsBackend', extras: ['destroyNatsResources'] };
 
 const none = async () => null;
 
@@ -114,16 +121,15 @@ export const RECIPES: BackendRecipe[] = [
   {
     family: 'nats',
     label: 'Baton nats',
-    settings: 'natsBackend(url, { prefix }) — JetStream work-queue stream + KV',
+    settings: 'natsBackend(url, { prefix }) — JetStream work-queue stream + KV buckets, file storage, 1 replica (defaults); ackWaitMs = the stall timeout in scenario 6, as its docs advise',
     multiProcess: true,
     sources: [NATS],
-    probeServer: async () => {
-      assertLoopback(NATS_URL.replace(/^nats:/, 'http:'));
-      return null;
+    probeServer: probeNats,
+    make: (f, ns, o) => f.natsBackend!(NATS_URL, { prefix: ns, ...(o.stallTimeoutMs ? { ackWaitMs: o.stallTimeoutMs } : {}) }),
+    bytes: (ns) => natsBytes(ns),
+    destroy: async (ns, f) => {
+      await f.destroyNatsResources!(NATS_URL, ns);
     },
-    make: (f, ns) => f.natsBackend!(NATS_URL, { prefix: ns }),
-    bytes: none,
-    destroy: async () => undefined,
   },
 ];
 
@@ -163,9 +169,11 @@ export async function loadFactories(recipe: BackendRecipe): Promise<Record<strin
     } catch (err) {
       return `not built: ${s.pkg} failed to load (${String((err as Error).message).split('\n')[0]})`;
     }
-    const fn = mod[s.factory];
-    if (typeof fn !== 'function') return `not built: ${s.pkg} does not export ${s.factory}() yet`;
-    out[s.factory] = fn as Factory;
+    for (const name of [s.factory, ...(s.extras ?? [])]) {
+      const fn = mod[name];
+      if (typeof fn !== 'function') return `not built: ${s.pkg} does not export ${name}() yet`;
+      out[name] = fn as Factory;
+    }
   }
   return out;
 }

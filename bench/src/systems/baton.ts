@@ -74,7 +74,7 @@ function makeBatonSystem(recipe: BackendRecipe): System {
       await loadCore();
       factories ??= await loadFactories(recipe);
       if (typeof factories === 'string') throw new Error(factories);
-      const backend = recipe.make(factories, ns);
+      const backend = recipe.make(factories, ns, options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {});
       const baton = createBaton({
         backend,
         worker: { concurrency: options.concurrency, ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}) },
@@ -86,7 +86,11 @@ function makeBatonSystem(recipe: BackendRecipe): System {
       inst.backendBytes = () => recipe.bytes(ns);
       return inst;
     },
-    destroy: (ns) => recipe.destroy(ns),
+    async destroy(ns: string) {
+      factories ??= await loadFactories(recipe);
+      if (typeof factories === 'string') return; // nothing was created
+      await recipe.destroy(ns, factories);
+    },
   };
 }
 

@@ -1,0 +1,15 @@
+import { systemById } from '../src/systems/index.js';
+import { newNamespace, withRedis } from '../src/services.js';
+import { makePayload } from '../src/payload.js';
+import { now } from '../src/time.js';
+const [id, nStr] = process.argv.slice(2); const n = Number(nStr);
+const sys = systemById(id!); await sys.probe();
+const ns = newNamespace(); const inst = await sys.open(ns, { concurrency: 50 });
+for (let i = 0; i < 500; i++) await inst.enqueue(makePayload(1_000_000 + i));
+await withRedis(async (r) => { await r.config('RESETSTAT'); });
+const t0 = now();
+for (let i = 0; i < n; i++) await inst.enqueue(makePayload(i));
+const dt = now() - t0;
+await withRedis(async (r) => { const txt = await r.info('commandstats'); for (const l of txt.split('\n')) { const m = /cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(l); if (m && Number(m[2]) >= n / 10) process.stderr.write(`${m[1]} ${(Number(m[2]) / n).toFixed(2)}/enqueue ${(Number(m[3]) / n).toFixed(1)}us\n`); } });
+process.stderr.write(`${id}: ${(dt / n * 1000).toFixed(0)} µs per awaited enqueue\n`);
+await inst.close(); await sys.destroy(ns); process.exit(0);
