@@ -4,14 +4,12 @@
 //   N=5000 RUNS=1 ONLY=baton npx tsx packages/adapter-redis/bench/compare-bullmq.ts
 import { Queue, Worker, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createBaton, type Baton, type StartClaim, type StartResult, type TaskOutcome, type LeaseRef } from '../../core/src/index.js';
-import { redisBackend, type RedisBackend } from '../src/index.js';
+import { createBaton, type Baton } from '../../core/src/index.js';
+import { redisBackend } from '../src/index.js';
 
 const N = Number(process.env.N ?? 20_000);
 const RUNS = Number(process.env.RUNS ?? 3);
 const ONLY = process.env.ONLY ?? 'all';
-/** FUSED=1: simulate an engine that uses the backend's fused operations (see fuse()). */
-const FUSED = process.env.FUSED === '1';
 const URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const payload = (n: number) => ({ user: 'user-123456', action: 'summarize', doc: 'document-abcdefghijklmnop', n, pad: 'x'.repeat(20) });
 
@@ -31,38 +29,11 @@ async function flushPrefix(prefix: string) {
   r.disconnect();
 }
 
-/**
- * Measurement only: reroutes the engine's port calls through the fused scripts, as an engine that
- * used them would (create+enqueue, claim+start, finish+ack). Valid for these scenarios only: no
- * delays, no releases, no checkpoint deletes on the settle path.
- */
-function fuse(backend: RedisBackend, workerId: () => string): void {
-  const started = new Map<string, StartResult>();
-  const q = backend.queue as unknown as Record<string, unknown>;
-  const t = backend.tasks as unknown as Record<string, unknown>;
-  t.create = (tasks: never[]) => backend.fused.createAndEnqueue(tasks, []);
-  q.enqueue = async () => undefined;
-  q.claim = async (opts: never) => {
-    const got = await backend.fused.claimAndStart(opts, workerId());
-    for (const g of got) started.set(g.delivery.taskId, g.start);
-    return got.map((g) => g.delivery);
-  };
-  t.start = async (claims: StartClaim[]) =>
-    claims.map((c) => {
-      const r = started.get(c.taskId)!;
-      started.delete(c.taskId);
-      return r;
-    });
-  t.finish = (outcomes: TaskOutcome[]) => backend.fused.finishAndSettle(outcomes.map((o) => ({ outcome: o, queue: o.state === 'pending' ? 'release' : 'ack' })));
-  q.ack = async (refs: LeaseRef[]) => refs.map(() => true);
-}
-
 let seq = 0;
 function newBaton(concurrency = 50): { baton: Baton; prefix: string } {
   const prefix = `bench_${process.pid}_${++seq}`;
   const backend = redisBackend(URL, { prefix, checkPersistence: false });
   const baton = createBaton({ backend, worker: { concurrency, pollIntervalMs: 1000 }, checkpoints: { intervalMs: 0 } });
-  if (FUSED) fuse(backend, () => baton.workerId);
   return { baton, prefix: `{${prefix}}` };
 }
 
@@ -253,7 +224,7 @@ async function main() {
     if (b.length && q.length) row.ratio = (median(b) / median(q)).toFixed(2);
     table[k] = row;
   }
-  console.log(`N=${N} runs=${RUNS} redis=${URL}${FUSED ? ' FUSED (simulated engine using the fused scripts)' : ''}`);
+  console.log(`N=${N} runs=${RUNS} redis=${URL}`);
   console.table(table);
   process.exit(0);
 }

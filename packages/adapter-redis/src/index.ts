@@ -3,4 +3,3 @@ export { redisBackend } from './redis-backend.js';
 export type { RedisBackend, RedisBackendOptions } from './redis-backend.js';
 export type { RedisClient, RedisArg } from './redis-client.js';
 export type { PersistenceReport } from './persistence-check.js';
-export type { RedisFusedOps, SettleItem, ClaimedStart } from './redis-fused.js';

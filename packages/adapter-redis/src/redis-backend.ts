@@ -1,7 +1,7 @@
 // redisBackend(): all six ports on one Redis (or Redis Cluster: every key shares the `{prefix}`
 // hash tag). Accepts the application's ioredis client — its TLS, ACL, Sentinel or Cluster setup —
 // or a URL, in which case the backend owns the connection and closes it.
-import { ConfigError, redactUrl, silentLogger, type Backend, type BackendCapabilities, type CreateResult, type Logger, type NewTask } from '@baton/core';
+import { ConfigError, redactUrl, silentLogger, type Backend, type BackendCapabilities, type Logger, type TaskFlow } from '@baton/core';
 import { makeKeys } from './keys.js';
 import { checkPersistence, type PersistenceReport } from './persistence-check.js';
 import { RedisCheckpointStore } from './redis-checkpoint-store.js';
@@ -9,8 +9,8 @@ import { createClient, describeClient, type RedisClient } from './redis-client.j
 import { RedisConnection } from './redis-connection.js';
 import { RedisEventLog } from './redis-event-log.js';
 import { RedisHeartbeatStore } from './redis-heartbeat-store.js';
-import { RedisFusedOps } from './redis-fused.js';
 import { RedisQueue } from './redis-queue.js';
+import { RedisTaskFlow } from './redis-task-flow.js';
 import { RedisTaskStore } from './redis-task-store.js';
 import { RedisTimerStore } from './redis-timer-store.js';
 
@@ -32,13 +32,8 @@ export interface RedisBackendOptions {
 export interface RedisBackend extends Backend {
   /** Settles once the persistence settings were read (null when the check is off). */
   readonly persistence: Promise<PersistenceReport | null>;
-  /**
-   * Fused operations spanning ports, one script and one round trip each (not part of the port
-   * contract: an engine may use them when queue, tasks and checkpoints are all this backend's).
-   */
-  readonly fused: RedisFusedOps;
-  /** `fused.createAndEnqueue`: tasks.create + queue.enqueue of the created tasks; `delaysMs[i]` delays task i. */
-  createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[]): Promise<CreateResult[]>;
+  /** create+enqueue, claim+start and finish+settle as one script each. */
+  readonly flow: TaskFlow;
 }
 
 const CAPABILITIES: BackendCapabilities = Object.freeze({
@@ -82,7 +77,7 @@ export function redisBackend(redisOrUrl: RedisClient | string, options: RedisBac
   const conn = new RedisConnection({ client, owned, target, keyPrefix: keys.P, logger: log });
   const queue = new RedisQueue(conn, keys, options.consumer);
   const tasks = new RedisTaskStore(conn, keys);
-  const fused = new RedisFusedOps(conn, keys, queue, tasks);
+  const flow = new RedisTaskFlow(conn, keys, queue, tasks);
   const persistence =
     options.checkPersistence === false
       ? Promise.resolve(null)
@@ -100,8 +95,7 @@ export function redisBackend(redisOrUrl: RedisClient | string, options: RedisBac
     heartbeats: new RedisHeartbeatStore(conn, keys),
     events: new RedisEventLog(conn, keys, eventsMaxLen),
     persistence,
-    fused,
-    createAndEnqueue: (newTasks, delaysMs) => fused.createAndEnqueue(newTasks, delaysMs),
+    flow,
     async close() {
       await conn.close(() => queue.removeConsumer());
     },

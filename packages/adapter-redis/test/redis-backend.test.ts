@@ -1,6 +1,6 @@
 // Behaviour of the Redis adapter beyond the shared contract: configuration checks, key layout,
 // trimming, schema guard, persistence warnings, binary checkpoints, prototype-safe decoding, the
-// shared blocking read and the fused create-and-enqueue.
+// shared blocking read and the TaskFlow scripts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, newId, SchemaError, type Logger, type NewTask } from '@baton/core';
 import { Redis } from 'ioredis';
@@ -200,11 +200,11 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
     expect(got).toEqual(['a', 'b']);
   });
 
-  it('createAndEnqueue creates and delivers in one step; duplicates are neither created nor re-enqueued', async () => {
+  it('flow.createAndEnqueue creates and delivers in one step; duplicates are neither created nor re-enqueued', async () => {
     const { backend: b } = fresh();
     const now = task({ idempotencyKey: 'same' });
     const later = task();
-    const res = await b.createAndEnqueue([now, later, task({ idempotencyKey: 'same' })], [0, 60_000, 0]);
+    const res = await b.flow.createAndEnqueue([now, later, task({ idempotencyKey: 'same' })], [0, 60_000, 0]);
     expect(res).toEqual([
       { id: now.id, duplicate: false },
       { id: later.id, duplicate: false },
@@ -251,31 +251,31 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
     expect((await b.events.query({})).map((e) => e.seq)).toEqual([8, 9, 10, 11, 12]);
   });
 
-  it('fused claimAndStart claims and starts in one step, and waits like claim', async () => {
+  it('flow.claimAndStart claims and starts in one step, and waits like claim', async () => {
     const { backend: b } = fresh();
     const [a, c] = [task(), task()];
-    await b.createAndEnqueue([a, c], []);
+    await b.flow.createAndEnqueue([a, c], []);
     await b.tasks.transition([c.id], ['pending'], 'cancelled');
-    const got = await b.fused.claimAndStart({ limit: 10, leaseMs: 10_000, waitMs: 0 }, 'w1');
+    const got = await b.flow.claimAndStart({ limit: 10, leaseMs: 10_000, waitMs: 0 }, 'w1');
     expect(got.map((g) => g.delivery.taskId)).toEqual([a.id, c.id]);
     const started = got[0]!.start;
     expect(started.task).toMatchObject({ id: a.id, state: 'running', leaseId: got[0]!.delivery.leaseId, workerId: 'w1', input: { n: 1 } });
     expect(await b.tasks.get(a.id)).toEqual(started.task);
     expect(got[1]!.start).toEqual({ taskId: c.id, task: null, state: 'cancelled' });
-    const waiting = b.fused.claimAndStart({ limit: 1, leaseMs: 10_000, waitMs: 5_000 }, 'w1');
+    const waiting = b.flow.claimAndStart({ limit: 1, leaseMs: 10_000, waitMs: 5_000 }, 'w1');
     const late = task();
-    setTimeout(() => void b.createAndEnqueue([late], []), 50);
+    setTimeout(() => void b.flow.createAndEnqueue([late], []), 50);
     expect((await waiting).map((g) => g.start.task?.id)).toEqual([late.id]);
   });
 
-  it('fused finishAndSettle writes the outcome and acks / releases under the same lease, or nothing', async () => {
+  it('flow.finishAndSettle writes the outcome and acks / releases under the same lease, or nothing', async () => {
     const { backend: b } = fresh();
     const [a, c, d] = [task(), task(), task()];
-    await b.createAndEnqueue([a, c, d], []);
-    const got = await b.fused.claimAndStart({ limit: 3, leaseMs: 10_000, waitMs: 0 }, 'w');
+    await b.flow.createAndEnqueue([a, c, d], []);
+    const got = await b.flow.claimAndStart({ limit: 3, leaseMs: 10_000, waitMs: 0 }, 'w');
     const lease = (id: string) => got.find((g) => g.delivery.taskId === id)!.delivery.leaseId;
     await b.checkpoints.save(a.id, lease(a.id), { token: 't', encoding: 'json', body: Buffer.from('{}'), sizeBytes: 2 });
-    const applied = await b.fused.finishAndSettle([
+    const applied = await b.flow.finishAndSettle([
       { outcome: { taskId: a.id, leaseId: lease(a.id), state: 'completed', result: { ok: 1 }, durationMs: 5 }, queue: 'ack', deleteCheckpoint: true },
       { outcome: { taskId: c.id, leaseId: lease(c.id), state: 'pending' }, queue: 'release', releaseDelayMs: 60_000 },
       { outcome: { taskId: d.id, leaseId: 'stale', state: 'completed' }, queue: 'ack' },

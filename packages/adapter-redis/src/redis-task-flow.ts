@@ -1,8 +1,17 @@
-// Operations that span two ports and run as one script on this backend: create + enqueue,
-// claim + start, finish + ack/release (+ checkpoint delete). Each saves a round trip on the hot
-// path and closes a window between two writes. They are not part of the port contract: an engine
-// may use them when the ports involved are all this backend's (see RedisBackend).
-import { newId, type ClaimOptions, type CreateResult, type Delivery, type NewTask, type StartResult, type TaskOutcome, type TaskState } from '@baton/core';
+// TaskFlow on Redis: operations spanning ports as one script each — create + enqueue, claim +
+// start, finish + ack/release (+ checkpoint delete). Each saves a round trip on the hot path and
+// closes the window between two writes; each is fenced exactly like the port calls it replaces.
+import {
+  newId,
+  type ClaimedStart,
+  type ClaimOptions,
+  type CreateResult,
+  type NewTask,
+  type SettleItem,
+  type StartResult,
+  type TaskFlow,
+  type TaskState,
+} from '@baton/core';
 import { GROUP, type Keys } from './keys.js';
 import type { RedisArg } from './redis-client.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -10,23 +19,7 @@ import type { RedisQueue } from './redis-queue.js';
 import type { RedisTaskStore } from './redis-task-store.js';
 import { decodeStarted } from './task-codec.js';
 
-/** An outcome plus what the engine does once it is written. */
-export interface SettleItem {
-  outcome: TaskOutcome;
-  /** What happens to the task's delivery when the outcome was applied. */
-  queue: 'ack' | 'release' | 'none';
-  /** For 'release': deliverable again after this long. */
-  releaseDelayMs?: number;
-  /** Delete the task's checkpoint when the outcome was applied. */
-  deleteCheckpoint?: boolean;
-}
-
-export interface ClaimedStart {
-  delivery: Delivery;
-  start: StartResult;
-}
-
-export class RedisFusedOps {
+export class RedisTaskFlow implements TaskFlow {
   private readonly claimKeys: readonly string[];
   private readonly settleKeys: readonly string[];
 
@@ -40,11 +33,12 @@ export class RedisFusedOps {
     this.settleKeys = [keys.counts, keys.stream, keys.deliveries, keys.delayed, keys.leases, keys.checkpointStats];
   }
 
+  /** One script: the idempotency key, the task hash and (for new tasks) the delivery. */
   createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[]): Promise<CreateResult[]> {
     return this.tasks.createAndEnqueue(tasks, delaysMs);
   }
 
-  /** queue.claim + tasks.start of what it claimed, in one script (waiting like claim). */
+  /** One script per attempt; waits for work like queue.claim. */
   claimAndStart(options: ClaimOptions, workerId: string): Promise<ClaimedStart[]> {
     const leaseMs = Math.max(1, Math.ceil(options.leaseMs));
     return this.queue.claimWith(options, async () => {
@@ -71,7 +65,7 @@ export class RedisFusedOps {
     });
   }
 
-  /** tasks.finish + (for applied outcomes) queue.ack / release + checkpoints.delete, in one script. */
+  /** One script: no moment where a finished task still holds a leased delivery. */
   async finishAndSettle(items: SettleItem[]): Promise<boolean[]> {
     if (items.length === 0) return [];
     const args: RedisArg[] = [this.keys.P];
