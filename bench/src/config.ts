@@ -15,6 +15,8 @@ export interface BenchConfig {
   latencyJobs: number;
   latencySpacingMs: number;
   latencyConcurrency: number;
+  /** After the last latency job was sent, how long the rest may take to start. */
+  latencyGraceMs: number;
   checkpointTasks: number;
   checkpointsPerTask: number;
   recoveryTasks: number;
@@ -33,6 +35,15 @@ export interface BenchConfig {
 
 const ALL: ScenarioId[] = [1, 2, 3, 4, 5, 6, 7];
 
+export const USAGE = `Usage: npm run bench -- [options]
+  --quick              small sizes, 1 run each, whole suite in under 2 minutes (does not write BENCHMARKS.md)
+  --only=a,b           systems: memory, sqlite, redis, postgres, production, nats, bullmq, pg-boss, graphile-worker
+  --scenario=1,3       scenarios 1–7
+  --n=20000            jobs per run in scenarios 1–3
+  --runs=3             timed runs per scenario and system
+  --timeout=120        seconds one timed run may take before it is recorded as timeout
+  --write / --no-write rewrite the results block of BENCHMARKS.md (default: full runs only)`;
+
 function int(name: string, v: string, min: number, max: number): number {
   const n = Number(v.replace(/_/g, ''));
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}; got ${v}.`);
@@ -43,13 +54,13 @@ export function parseArgs(argv: string[]): BenchConfig {
   const flags = new Map<string, string>();
   for (const a of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m) throw new Error(`Unknown argument ${a}. Usage: npm run bench -- [--quick] [--only=redis,bullmq] [--scenario=1,3] [--n=20000] [--runs=3] [--write|--no-write]`);
+    if (!m) throw new Error(`Unknown argument ${a}.\n${USAGE}`);
     flags.set(m[1]!, m[2] ?? 'true');
   }
   const known = ['quick', 'only', 'scenario', 'n', 'runs', 'write', 'no-write', 'timeout'];
-  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`Unknown flag --${k}; known: ${known.map((x) => `--${x}`).join(' ')}.`);
+  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`Unknown flag --${k}.\n${USAGE}`);
   const quick = flags.has('quick');
-  const n = flags.has('n') ? int('n', flags.get('n')!, 10, 10_000_000) : quick ? 1_000 : 20_000;
+  const n = flags.has('n') ? int('n', flags.get('n')!, 10, 10_000_000) : quick ? 500 : 20_000;
   const scenarios = flags.has('scenario')
     ? flags
         .get('scenario')!
@@ -63,7 +74,7 @@ export function parseArgs(argv: string[]): BenchConfig {
         .map((s) => s.trim())
         .filter(Boolean)
     : null;
-  const runTimeoutMs = flags.has('timeout') ? int('timeout', flags.get('timeout')!, 1, 3_600) * 1_000 : quick ? 12_000 : 120_000;
+  const runTimeoutMs = flags.has('timeout') ? int('timeout', flags.get('timeout')!, 1, 3_600) * 1_000 : quick ? 6_000 : 120_000;
   return Object.freeze({
     quick,
     n,
@@ -74,14 +85,15 @@ export function parseArgs(argv: string[]): BenchConfig {
     latencyJobs: quick ? 200 : 2_000,
     latencySpacingMs: 2,
     latencyConcurrency: 10,
+    latencyGraceMs: quick ? 3_000 : 30_000,
     checkpointTasks: quick ? 20 : 200,
     checkpointsPerTask: 10,
     recoveryTasks: 50,
-    stallTimeoutMs: quick ? 2_000 : 5_000,
-    memoryTasks: quick ? 10_000 : 200_000,
+    stallTimeoutMs: quick ? 1_000 : 5_000,
+    memoryTasks: quick ? 5_000 : 200_000,
     memorySamples: 10,
     runTimeoutMs,
-    memoryTimeoutMs: quick ? 10_000 : 150_000,
+    memoryTimeoutMs: quick ? 6_000 : 150_000,
     only,
     scenarios,
     write: flags.has('no-write') ? false : flags.has('write') || !quick,

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from './config.js';
+import { USAGE, parseArgs } from './config.js';
 import { describeMachine } from './machine.js';
 import { machineBlock, parametersBlock, scenarioTable, settingsTable, targetsTable, writeBenchmarksFile } from './report.js';
 import { active, runCell, type Row } from './runner.js';
@@ -23,6 +23,10 @@ async function cleanupAndExit(code: number): Promise<never> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const config = parseArgs(process.argv.slice(2));
   const known = SYSTEMS.map((s) => s.id);
   for (const id of config.only ?? []) if (!known.includes(id)) throw new Error(`--only: unknown system ${JSON.stringify(id)}; known: ${known.join(', ')}.`);

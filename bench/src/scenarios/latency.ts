@@ -15,9 +15,9 @@ export const LATENCY: Scenario = {
   ],
   runs: (c) => c.runs,
   warmup: true,
-  // Time to send every job plus 30 s to start them: a system that cannot keep up is marked timeout
-  // (its figure then covers the jobs that started) rather than draining a backlog for minutes.
-  timeoutMs: (c) => Math.min(c.runTimeoutMs, c.latencyJobs * c.latencySpacingMs + 30_000),
+  // Time to send every job plus a grace to start them: a system that cannot keep up is marked
+  // timeout (its figure then covers the jobs that started) rather than draining a backlog for minutes.
+  timeoutMs: (c) => c.latencyJobs * c.latencySpacingMs + c.latencyGraceMs,
   run: (ctx) =>
     withInstance(ctx, { concurrency: ctx.config.latencyConcurrency }, async (inst): Promise<RunResult> => {
       const count = ctx.warmup ? Math.min(100, ctx.config.latencyJobs) : ctx.config.latencyJobs;
