@@ -52,12 +52,14 @@ for i = 3, #ARGV, 8 do
     end
     append(ZADDS, P .. 's:active', seq, id)
     count('pending', phaseId, 1)
-    if group ~= '' and redis.call('HSETNX', KEYS[4], id, 'd') == 1 then
+    if group ~= '' then
+      -- HSETNX keeps "at most one live delivery per task" even for an id enqueued before it existed.
       local delay = tonumber(ARGV[i + 7])
       if delay > 0 then
-        append(ZADDS, KEYS[5], now + delay, id)
+        if redis.call('HSETNX', KEYS[4], id, 'd') == 1 then append(ZADDS, KEYS[5], now + delay, id) end
       else
-        redis.call('HSET', KEYS[4], id, 'r' .. redis.call('XADD', KEYS[3], '*', 't', id))
+        local sid = redis.call('XADD', KEYS[3], '*', 't', id)
+        if redis.call('HSETNX', KEYS[4], id, 'r' .. sid) == 0 then redis.call('XDEL', KEYS[3], sid) end
       end
     end
     out[#out + 1] = id
