@@ -11,23 +11,13 @@
 local P = ARGV[1]
 local now = nowMs()
 local out = {}
+local settle = {}
 for i = 2, #ARGV, 9 do
-  local id, leaseId = ARGV[i], ARGV[i + 1]
-  local ok = finishTask(P, id, leaseId, ARGV[i + 2], opt(ARGV[i + 3]), opt(ARGV[i + 4]), opt(ARGV[i + 5]), now)
+  local id = ARGV[i]
+  local ok = finishTask(P, id, ARGV[i + 1], ARGV[i + 2], opt(ARGV[i + 3]), opt(ARGV[i + 4]), opt(ARGV[i + 5]), now)
+  out[#out + 1] = ok and 1 or 0
   if ok then
-    local action = ARGV[i + 6]
-    if action ~= 'none' and redis.call('HGET', KEYS[3], id) == 'l' .. leaseId then
-      redis.call('ZREM', KEYS[5], id)
-      local delay = tonumber(ARGV[i + 7])
-      if action == 'ack' then
-        redis.call('HDEL', KEYS[3], id)
-      elseif delay > 0 then
-        redis.call('HSET', KEYS[3], id, 'd')
-        append(ZADDS, KEYS[4], now + delay, id)
-      else
-        redis.call('HSET', KEYS[3], id, 'r' .. redis.call('XADD', KEYS[2], '*', 't', id))
-      end
-    end
+    if ARGV[i + 6] ~= 'none' then settle[#settle + 1] = i end
     if ARGV[i + 8] == '1' then
       local ck = P .. 'cp:' .. id
       local bytes = redis.call('HGET', ck, 'n')
@@ -39,7 +29,35 @@ for i = 2, #ARGV, 9 do
       end
     end
   end
-  out[#out + 1] = ok and 1 or 0
+end
+-- The deliveries of applied outcomes, checked against the same leaseId and settled in bulk.
+if #settle > 0 then
+  local ids = {}
+  for j, i in ipairs(settle) do ids[j] = ARGV[i] end
+  local current = redis.call('HMGET', KEYS[3], unpack(ids))
+  local acked, seen = {}, {}
+  for j, i in ipairs(settle) do
+    local id = ids[j]
+    if not seen[id] and current[j] == 'l' .. ARGV[i + 1] then
+      seen[id] = true
+      if ARGV[i + 6] == 'ack' then
+        acked[#acked + 1] = id
+      else
+        redis.call('ZREM', KEYS[5], id)
+        local delay = tonumber(ARGV[i + 7])
+        if delay > 0 then
+          redis.call('HSET', KEYS[3], id, 'd')
+          append(ZADDS, KEYS[4], now + delay, id)
+        else
+          redis.call('HSET', KEYS[3], id, 'r' .. redis.call('XADD', KEYS[2], '*', 't', id))
+        end
+      end
+    end
+  end
+  if #acked > 0 then
+    chunked('HDEL', KEYS[3], acked)
+    chunked('ZREM', KEYS[5], acked)
+  end
 end
 flush(KEYS[1])
 return out
