@@ -4,7 +4,9 @@
 -- (:SCHEMA:.baton_migrations) records it. Forward-only: never edit a released file, add 000002_….
 
 -- Task records and their state machine (the seed's `tasks`). One row per task; the row's
--- lease_id fences every write a worker makes (checkpoint, usage, completion).
+-- lease_id fences every write a worker makes (checkpoint, usage, completion). The task's queue
+-- delivery lives in the same row (q_*), so a claim or a completion changes queue state and
+-- task state in one row write.
 CREATE TABLE :SCHEMA:.tasks (
   id               text PRIMARY KEY,
   -- Creation order: list() and purge page by it (created_at can tie within one statement).
@@ -31,17 +33,31 @@ CREATE TABLE :SCHEMA:.tasks (
   created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
   updated_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
   started_at       timestamptz,
-  finished_at      timestamptz
-) WITH (fillfactor = 90);
+  finished_at      timestamptz,
+  -- The live delivery, if any: deliverable from q_ready_at; leased while q_lease_id is set.
+  q_ready_at          timestamptz,
+  q_lease_id          text,
+  q_lease_expires_at  timestamptz,
+  CHECK ((q_lease_id IS NULL) = (q_lease_expires_at IS NULL)),
+  CHECK (q_lease_id IS NULL OR q_ready_at IS NOT NULL)
+) WITH (fillfactor = 90, autovacuum_vacuum_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.05);
 
--- list({ states }) and the reconciler (pending, idle) walk this in creation order.
-CREATE INDEX tasks_state_seq_idx ON :SCHEMA:.tasks (state, seq);
--- purge(): finished tasks of one state, oldest first / beyond the newest N.
+-- Every state change rewrites the row and adds an entry to each index whose predicate the new
+-- row meets, so the indexes are partial: a task is in at most one of the two state indexes.
+-- Unfinished tasks by state in creation order: the reconciler (pending, idle), list({ states }),
+-- active_tasks.
+CREATE INDEX tasks_active_idx ON :SCHEMA:.tasks (state, seq) WHERE state IN ('pending', 'running', 'scheduled');
+-- Finished tasks: purge() (oldest first / beyond the newest N) and list() of a terminal state.
 CREATE INDEX tasks_finished_idx ON :SCHEMA:.tasks (state, finished_at, seq) WHERE finished_at IS NOT NULL;
 CREATE INDEX tasks_run_idx ON :SCHEMA:.tasks (run_id, seq) WHERE run_id IS NOT NULL;
 -- cancelPhase() and list({ phaseId }).
 CREATE INDEX tasks_phase_idx ON :SCHEMA:.tasks (phase_id, seq) WHERE phase_id IS NOT NULL;
-CREATE INDEX tasks_type_idx ON :SCHEMA:.tasks (type, seq);
+-- list() by type alone or with no filter reads the table in creation order: an admin query,
+-- not worth an index entry on every state change.
+-- claim(): ready deliveries, oldest first.
+CREATE INDEX tasks_ready_idx ON :SCHEMA:.tasks (q_ready_at, seq) WHERE q_ready_at IS NOT NULL AND q_lease_id IS NULL;
+-- reclaimExpired(): leases past their expiry (the stalled-task query).
+CREATE INDEX tasks_leased_idx ON :SCHEMA:.tasks (q_lease_expires_at) WHERE q_lease_id IS NOT NULL;
 
 -- Idempotency keys: key → task for keyTtlMs. Separate from tasks because a key may map to a
 -- new task once its TTL passed, while the old task (same key) is still kept.
@@ -52,9 +68,9 @@ CREATE TABLE :SCHEMA:.idempotency_keys (
 );
 CREATE INDEX idempotency_keys_expires_idx ON :SCHEMA:.idempotency_keys (expires_at);
 
--- The queue: one live delivery per task at most (primary key), leased by claimers with
--- FOR UPDATE SKIP LOCKED. A row leaves only by ack/remove; an expired lease is reclaimed.
--- No foreign key to tasks: the Queue port also serves task ids stored elsewhere.
+-- Deliveries of task ids that have no row in tasks (the Queue port also serves task ids stored
+-- elsewhere, e.g. a TaskStore in another system). Same rules as the q_* columns: one live
+-- delivery per id, leased with FOR UPDATE SKIP LOCKED, gone only by ack/remove.
 CREATE TABLE :SCHEMA:.deliveries (
   task_id           text PRIMARY KEY,
   seq               bigint GENERATED ALWAYS AS IDENTITY,
@@ -64,10 +80,107 @@ CREATE TABLE :SCHEMA:.deliveries (
   enqueued_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
   CHECK ((lease_id IS NULL) = (lease_expires_at IS NULL))
 ) WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.05);
--- claim(): ready deliveries, oldest first.
 CREATE INDEX deliveries_ready_idx ON :SCHEMA:.deliveries (ready_at, seq) WHERE lease_id IS NULL;
--- reclaimExpired(): leases past their expiry (the stalled-task query).
 CREATE INDEX deliveries_lease_idx ON :SCHEMA:.deliveries (lease_expires_at) WHERE lease_id IS NOT NULL;
+
+-- The claim: lease up to n ready deliveries, oldest first (SKIP LOCKED, so concurrent claimers
+-- never wait on or share a row). Given a worker id it also moves each claimed pending task to
+-- running under the same lease (TaskFlow.claimAndStart) — queue state and task state in one row
+-- write — and returns the started rows; without one it only leases (Queue.claim). Each
+-- delivery comes with its task's state before the claim (a task not pending is not started).
+-- The planner settings pin the plan to index scans and nested loops: on a table without
+-- statistics yet (a fresh schema under load) the planner would otherwise read and sort every
+-- ready row on every claim.
+CREATE FUNCTION :SCHEMA:.claim(n integer, lease_ms double precision, worker text)
+RETURNS TABLE (
+  task_id text, lease_id text, prior_state text, started boolean, ready_at double precision, ready_seq bigint,
+  id text, type text, input text, state text, idempotency_key text, run_id text, phase_id text,
+  attempt integer, max_retries integer, recoveries integer, budget text, cost_usd double precision,
+  tokens double precision, worker_id text, has_checkpoint boolean, result text, error text,
+  duration_ms double precision, created_at double precision, updated_at double precision,
+  started_at double precision, finished_at double precision)
+LANGUAGE plpgsql
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+-- The disabled paths' cost penalties would otherwise trigger JIT compilation on every call.
+SET jit = off
+AS $fn$
+#variable_conflict use_column
+BEGIN
+  -- A claim needs no fsync of its own: if a crash forgets it, the deliveries are simply claimed
+  -- again (at-least-once), and any later durable write of the worker flushes it first.
+  PERFORM set_config('synchronous_commit', 'off', true);
+  RETURN QUERY
+  WITH own AS (
+    SELECT t.id, t.q_ready_at AS ready_at, t.seq, t.state FROM :SCHEMA:.tasks t
+    WHERE t.q_ready_at <= now() AND t.q_lease_id IS NULL
+    ORDER BY t.q_ready_at, t.seq
+    LIMIT n
+    FOR UPDATE SKIP LOCKED
+  ), other AS (
+    SELECT d.task_id AS id, d.ready_at, d.seq FROM :SCHEMA:.deliveries d
+    WHERE d.ready_at <= now() AND d.lease_id IS NULL
+    ORDER BY d.ready_at, d.seq
+    LIMIT n
+    FOR UPDATE SKIP LOCKED
+  ), chosen AS MATERIALIZED (
+    SELECT c.*, gen_random_uuid()::text AS lease, worker IS NOT NULL AND c.state = 'pending' AS start FROM (
+      SELECT true AS mine, o.id, o.ready_at, o.seq, o.state FROM own o
+      UNION ALL
+      SELECT false, x.id, x.ready_at, x.seq, NULL::text FROM other x
+      ORDER BY ready_at, seq
+      LIMIT n
+    ) c
+  ), leased_own AS (
+    UPDATE :SCHEMA:.tasks t
+    SET q_lease_id = c.lease,
+        q_lease_expires_at = clock_timestamp() + lease_ms * interval '1 millisecond',
+        state = CASE WHEN c.start THEN 'running' ELSE t.state END,
+        lease_id = CASE WHEN c.start THEN c.lease ELSE t.lease_id END,
+        worker_id = CASE WHEN c.start THEN worker ELSE t.worker_id END,
+        started_at = CASE WHEN c.start THEN now() ELSE t.started_at END,
+        updated_at = CASE WHEN c.start THEN now() ELSE t.updated_at END
+    FROM chosen c
+    WHERE c.mine AND t.id = c.id
+    RETURNING t.*, c.state AS prior, c.start AS started, c.lease AS delivery_lease, c.ready_at AS picked_ready_at, c.seq AS picked_seq
+  ), leased_other AS (
+    UPDATE :SCHEMA:.deliveries d
+    SET lease_id = c.lease, lease_expires_at = clock_timestamp() + lease_ms * interval '1 millisecond'
+    FROM chosen c
+    WHERE NOT c.mine AND d.task_id = c.id
+    RETURNING d.task_id, d.lease_id, d.ready_at, d.seq
+  ), started_other AS (
+    -- A task row created after its id was enqueued: start it like any other.
+    UPDATE :SCHEMA:.tasks t
+    SET state = 'running', lease_id = l.lease_id, worker_id = worker, started_at = now(), updated_at = now()
+    FROM leased_other l
+    WHERE worker IS NOT NULL AND t.id = ANY(ARRAY(SELECT task_id FROM leased_other)) AND t.id = l.task_id AND t.state = 'pending'
+    RETURNING t.*
+  )
+  SELECT s.id, s.delivery_lease, s.prior, s.started, date_part('epoch', s.picked_ready_at), s.picked_seq,
+    s.id, s.type, s.input::text, s.state, s.idempotency_key, s.run_id, s.phase_id,
+    s.attempt, s.max_retries, s.recoveries, s.budget::text, s.cost_usd,
+    s.tokens, s.worker_id, s.has_checkpoint, s.result::text, s.error::text,
+    s.duration_ms, floor(date_part('epoch', s.created_at) * 1000), floor(date_part('epoch', s.updated_at) * 1000),
+    floor(date_part('epoch', s.started_at) * 1000), floor(date_part('epoch', s.finished_at) * 1000)
+  FROM leased_own s
+  UNION ALL
+  SELECT l.task_id, l.lease_id,
+    CASE WHEN s.id IS NULL THEN (SELECT p.state FROM :SCHEMA:.tasks p WHERE p.id = l.task_id) ELSE 'pending' END,
+    s.id IS NOT NULL, date_part('epoch', l.ready_at), l.seq,
+    s.id, s.type, s.input::text, s.state, s.idempotency_key, s.run_id, s.phase_id,
+    s.attempt, s.max_retries, s.recoveries, s.budget::text, s.cost_usd,
+    s.tokens, s.worker_id, s.has_checkpoint, s.result::text, s.error::text,
+    s.duration_ms, floor(date_part('epoch', s.created_at) * 1000), floor(date_part('epoch', s.updated_at) * 1000),
+    floor(date_part('epoch', s.started_at) * 1000), floor(date_part('epoch', s.finished_at) * 1000)
+  FROM leased_other l
+  LEFT JOIN started_other s ON s.id = l.task_id
+  ORDER BY 5, 6;
+END
+$fn$;
 
 -- One checkpoint per task, newest save wins. 'json' checkpoints are kept in a json column:
 -- queryable by a DBA (data->'step') yet returned byte for byte as saved, which JSONB (key
@@ -142,8 +255,9 @@ CREATE TABLE :SCHEMA:.heartbeats (
 CREATE INDEX heartbeats_last_seen_idx ON :SCHEMA:.heartbeats (last_seen);
 CREATE INDEX heartbeats_expires_idx ON :SCHEMA:.heartbeats (expires_at);
 
--- Running tasks with their heartbeat status: the lease (backend clock) decides when the
--- queue lives here; otherwise the newest heartbeat of the task or its worker.
+-- Running tasks with their heartbeat status: the delivery lease (database clock) decides when
+-- the queue lives here; otherwise the newest heartbeat of the task or its worker (heartbeat
+-- ids as the engine writes them: `task:<id>`, `worker:<id>`).
 CREATE VIEW :SCHEMA:.active_tasks AS
 SELECT
   t.id,
@@ -158,19 +272,18 @@ SELECT
   t.started_at,
   t.updated_at,
   now() - t.started_at AS running_for,
-  d.lease_expires_at,
+  t.q_lease_expires_at AS lease_expires_at,
   greatest(hb_task.last_seen, hb_worker.last_seen) AS last_heartbeat,
   CASE
-    WHEN d.lease_expires_at IS NOT NULL AND d.lease_expires_at > now() THEN 'healthy'
-    WHEN d.lease_expires_at IS NOT NULL THEN 'stalled'
+    WHEN t.q_lease_id = t.lease_id AND t.q_lease_expires_at > now() THEN 'healthy'
+    WHEN t.q_lease_id = t.lease_id THEN 'stalled'
     WHEN greatest(hb_task.expires_at, hb_worker.expires_at) > now() THEN 'healthy'
     WHEN greatest(hb_task.expires_at, hb_worker.expires_at) IS NOT NULL THEN 'stalled'
     ELSE 'unknown'
   END AS heartbeat_status
 FROM :SCHEMA:.tasks t
-LEFT JOIN :SCHEMA:.deliveries d ON d.task_id = t.id AND d.lease_id = t.lease_id
-LEFT JOIN :SCHEMA:.heartbeats hb_task ON hb_task.id = t.id
-LEFT JOIN :SCHEMA:.heartbeats hb_worker ON hb_worker.id = t.worker_id
+LEFT JOIN :SCHEMA:.heartbeats hb_task ON hb_task.id = 'task:' || t.id
+LEFT JOIN :SCHEMA:.heartbeats hb_worker ON hb_worker.id = 'worker:' || t.worker_id
 WHERE t.state = 'running';
 
 CREATE VIEW :SCHEMA:.task_stats_by_phase AS

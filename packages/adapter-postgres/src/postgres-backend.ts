@@ -2,7 +2,6 @@
 // transactional enqueue (pass your pg client inside BEGIN) and LISTEN/NOTIFY wake-ups.
 import pg from 'pg';
 import { ConfigError, redactUrl, silentLogger, type Backend, type BackendCapabilities, type Logger } from '@baton/core';
-import { AckLedger } from './ack-ledger.js';
 import { Db } from './db.js';
 import { assertSchemaCurrent, migrate } from './migrate.js';
 import { Notifier } from './notifier.js';
@@ -13,6 +12,7 @@ import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresHeartbeatStore } from './postgres-heartbeat-store.js';
 import { PostgresQueue } from './postgres-queue.js';
 import { PostgresTaskStore } from './postgres-task-store.js';
+import { PostgresTaskFlow } from './postgres-task-flow.js';
 import { PostgresTimerStore } from './postgres-timer-store.js';
 import { schemaNames } from './schema.js';
 
@@ -109,15 +109,17 @@ export function postgresBackend(poolOrUrl: PgPool | string, options: PostgresBac
     },
   });
   const notifier = new Notifier(pool, names.channel, logger);
-  const acked = new AckLedger();
+  const queue = new PostgresQueue(db, notifier);
+  const tasks = new PostgresTaskStore(db, notifier);
   let closing: Promise<void> | null = null;
 
   return {
     name: 'postgres',
     schema: names.name,
     capabilities: POSTGRES_CAPABILITIES,
-    queue: new PostgresQueue(db, notifier, acked),
-    tasks: new PostgresTaskStore(db, acked),
+    queue,
+    tasks,
+    flow: new PostgresTaskFlow(db, tasks, queue, notifier),
     checkpoints: new PostgresCheckpointStore(db),
     timers: new PostgresTimerStore(db, firedTimerRetentionMs),
     heartbeats: new PostgresHeartbeatStore(db),

@@ -1,7 +1,6 @@
 // The PostgreSQL side of TaskStore: task rows and their state machine. Every batch is one
 // statement; every lease-holder write is fenced by `lease_id` in its WHERE clause, so a worker
-// that lost its lease changes nothing. finish() also removes the finished delivery (queue state
-// and task state in one statement) and tells the queue, so the following ack costs no round trip.
+// that lost its lease changes nothing.
 import type {
   CreateResult,
   NewTask,
@@ -19,16 +18,35 @@ import type {
   Usage,
   WriteOptions,
 } from '@baton/core';
-import type { AckLedger } from './ack-ledger.js';
 import type { Db, Statement } from './db.js';
+import type { Notifier } from './notifier.js';
+import type { PgRow } from './pg-types.js';
 import { taskColumns, toTask } from './rows.js';
 
-const SQL = {
+// Statements that find tasks by an id array test the state through this opaque form, so the
+// planner cannot pair the state index with the primary key (a bitmap AND that reads every
+// running task): the ids alone pick the rows, whatever the statistics say.
+export const stateIs = (t: string, value: string) => `(${t}.state || '') = ${value}`;
+
+/** How an outcome rewrites its task row (`o` is the outcome, `t` the row); shared with finishAndSettle. */
+export const OUTCOME_SET = `
+        state = o.state,
+        result = CASE WHEN o.state IN ('completed', 'dead') THEN o.result ELSE t.result END,
+        error = CASE WHEN o.state = 'pending' THEN t.error ELSE o.error END,
+        duration_ms = coalesce(o.duration_ms, t.duration_ms),
+        attempt = t.attempt + CASE WHEN o.state = 'scheduled' THEN 1 ELSE 0 END,
+        lease_id = NULL,
+        updated_at = now(),
+        finished_at = CASE WHEN o.state IN ('completed', 'dead') THEN now() END`;
+
+const sql = (channel: string) => ({
+  // delay_ms null: create only (TaskStore.create); a number: also enqueue with that delay in the
+  // same row write (TaskFlow.createAndEnqueue).
   create: `
     WITH input AS (
       SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (
-        id text, type text, input jsonb, key text, ttl_ms float8, run_id text, phase_id text, max_retries int, budget jsonb
-      )) WITH ORDINALITY AS x(id, type, input, key, ttl_ms, run_id, phase_id, max_retries, budget, ord)
+        id text, type text, input jsonb, key text, ttl_ms float8, run_id text, phase_id text, max_retries int, budget jsonb, delay_ms float8
+      )) WITH ORDINALITY AS x(id, type, input, key, ttl_ms, run_id, phase_id, max_retries, budget, delay_ms, ord)
     ), claimed AS (
       INSERT INTO :SCHEMA:.idempotency_keys AS k (key, task_id, expires_at)
       SELECT key, id, clock_timestamp() + ttl_ms * interval '1 millisecond' FROM input ORDER BY ord
@@ -36,14 +54,18 @@ const SQL = {
         WHERE k.expires_at <= clock_timestamp()
       RETURNING k.key, k.task_id
     ), created AS (
-      INSERT INTO :SCHEMA:.tasks (id, type, input, idempotency_key, run_id, phase_id, max_retries, budget)
-      SELECT i.id, i.type, coalesce(i.input, 'null'::jsonb), i.key, i.run_id, i.phase_id, i.max_retries, i.budget
+      INSERT INTO :SCHEMA:.tasks (id, type, input, idempotency_key, run_id, phase_id, max_retries, budget, q_ready_at)
+      SELECT i.id, i.type, coalesce(i.input, 'null'::jsonb), i.key, i.run_id, i.phase_id, i.max_retries, i.budget,
+             statement_timestamp() + i.delay_ms * interval '1 millisecond'
       FROM input i JOIN claimed c ON c.key = i.key AND c.task_id = i.id
       ORDER BY i.ord
-      RETURNING 1
+      RETURNING q_ready_at IS NOT NULL AS queued
+    ), announced AS (
+      SELECT pg_notify('${channel}', '') FROM created WHERE queued LIMIT 1
     )
     SELECT i.ord, c.task_id AS created,
-           CASE WHEN c.task_id IS NULL THEN (SELECT k.task_id FROM :SCHEMA:.idempotency_keys k WHERE k.key = i.key) END AS existing
+           CASE WHEN c.task_id IS NULL THEN (SELECT k.task_id FROM :SCHEMA:.idempotency_keys k WHERE k.key = i.key) END AS existing,
+           (SELECT count(*) FROM announced) AS announced
     FROM input i LEFT JOIN claimed c ON c.key = i.key
     ORDER BY i.ord`,
   // A concurrent create committed the key after our statement's snapshot: read it now.
@@ -54,32 +76,18 @@ const SQL = {
     UPDATE :SCHEMA:.tasks t
     SET state = 'running', lease_id = c.lease_id, worker_id = c.worker_id, started_at = now(), updated_at = now()
     FROM unnest($1::text[], $2::text[], $3::text[]) AS c(task_id, lease_id, worker_id)
-    WHERE t.id = c.task_id AND t.state = 'pending'
+    WHERE t.id = ANY($1::text[]) AND t.id = c.task_id AND ${stateIs('t', `'pending'`)}
     RETURNING ${taskColumns('t')}`,
   states: `SELECT id, state FROM :SCHEMA:.tasks WHERE id = ANY($1::text[])`,
   finish: `
     WITH o AS (
       SELECT * FROM json_to_recordset($1::json) AS o(task_id text, lease_id text, state text, result jsonb, error jsonb, duration_ms float8)
-    ), done AS (
-      UPDATE :SCHEMA:.tasks t
-      SET state = o.state,
-          result = CASE WHEN o.state IN ('completed', 'dead') THEN o.result ELSE t.result END,
-          error = CASE WHEN o.state = 'pending' THEN t.error ELSE o.error END,
-          duration_ms = coalesce(o.duration_ms, t.duration_ms),
-          attempt = t.attempt + CASE WHEN o.state = 'scheduled' THEN 1 ELSE 0 END,
-          lease_id = NULL,
-          updated_at = now(),
-          finished_at = CASE WHEN o.state IN ('completed', 'dead') THEN now() END
-      FROM o
-      WHERE t.id = o.task_id AND t.lease_id = o.lease_id AND t.state = 'running'
-      RETURNING t.id, o.lease_id, o.state
-    ), acked AS (
-      DELETE FROM :SCHEMA:.deliveries d USING done
-      WHERE d.task_id = done.id AND d.lease_id = done.lease_id AND done.state IN ('completed', 'dead')
-      RETURNING d.task_id
     )
-    SELECT done.id AS task_id, done.lease_id, acked.task_id IS NOT NULL AS acked
-    FROM done LEFT JOIN acked ON acked.task_id = done.id`,
+    UPDATE :SCHEMA:.tasks t
+    SET ${OUTCOME_SET}
+    FROM o
+    WHERE t.id = ANY($2::text[]) AND t.id = o.task_id AND t.lease_id = o.lease_id AND ${stateIs('t', `'running'`)}
+    RETURNING t.id AS task_id, o.lease_id`,
   recover: `
     WITH moved AS (
       UPDATE :SCHEMA:.tasks t
@@ -88,27 +96,25 @@ const SQL = {
           lease_id = NULL,
           updated_at = now(),
           finished_at = CASE WHEN t.recoveries + 1 > $3 THEN now() END,
+          -- A dead task's (reclaimed, unleased) delivery would only be claimed to be thrown away.
+          q_ready_at = CASE WHEN t.recoveries + 1 > $3 AND t.q_lease_id IS NULL THEN NULL ELSE t.q_ready_at END,
           error = CASE WHEN t.recoveries + 1 > $3 THEN jsonb_build_object(
             'name', 'PoisonPillError',
             'message', format('Task was reclaimed %s times after its worker stopped heartbeating (maxRecoveries %s); it is dead as a poison pill. Find why its workers crash or stall, then re-run it.', t.recoveries + 1, $3),
             'code', 'POISON_PILL',
             'stack', NULL) ELSE t.error END
       FROM unnest($1::text[], $2::text[]) AS r(task_id, lease_id)
-      WHERE t.id = r.task_id AND t.lease_id = r.lease_id AND t.state = 'running'
+      WHERE t.id = ANY($1::text[]) AND t.id = r.task_id AND t.lease_id = r.lease_id AND ${stateIs('t', `'running'`)}
       RETURNING t.id, t.state
-    ), dropped AS (
-      -- A dead task's (reclaimed, unleased) delivery would only be claimed to be thrown away.
-      DELETE FROM :SCHEMA:.deliveries d USING moved
-      WHERE d.task_id = moved.id AND moved.state = 'dead' AND d.lease_id IS NULL
     )
     SELECT id, state FROM moved`,
   transition: `
-    UPDATE :SCHEMA:.tasks
+    UPDATE :SCHEMA:.tasks t
     SET state = $3::text, lease_id = NULL, updated_at = now(),
         finished_at = CASE WHEN $3::text IN ('completed', 'dead', 'cancelled') THEN now() END,
-        error = coalesce($4::jsonb, error)
-    WHERE id = ANY($1::text[]) AND state = ANY($2::text[])
-    RETURNING id`,
+        error = coalesce($4::jsonb, t.error)
+    WHERE t.id = ANY($1::text[]) AND ${stateIs('t', 'ANY($2::text[])')}
+    RETURNING t.id`,
   recordUsage: `
     UPDATE :SCHEMA:.tasks
     SET cost_usd = cost_usd + $3, tokens = tokens + $4, updated_at = now()
@@ -144,34 +150,43 @@ const SQL = {
     DELETE FROM :SCHEMA:.idempotency_keys WHERE key IN (
       SELECT key FROM :SCHEMA:.idempotency_keys WHERE expires_at < now() ORDER BY expires_at LIMIT $1
     )`,
-};
+});
 
 const MAX_LIST = 1000;
 
+type Sql = ReturnType<typeof sql>;
+
 export class PostgresTaskStore implements TaskStore {
-  private readonly q: Record<keyof typeof SQL, Statement>;
+  private readonly q: Record<keyof Sql, Statement>;
   private readonly listStatements = new Map<string, Statement>();
 
   constructor(
     private readonly db: Db,
-    private readonly acked: AckLedger,
+    private readonly notifier: Notifier,
   ) {
-    this.q = Object.fromEntries(Object.entries(SQL).map(([k, text]) => [k, db.statement(`tasks.${k}`, text)])) as Record<keyof typeof SQL, Statement>;
+    this.q = Object.fromEntries(Object.entries(sql(db.names.channel)).map(([k, text]) => [k, db.statement(`tasks.${k}`, text)])) as Record<keyof Sql, Statement>;
   }
 
-  async create(tasks: NewTask[], options?: WriteOptions): Promise<CreateResult[]> {
+  create(tasks: NewTask[], options?: WriteOptions): Promise<CreateResult[]> {
+    return this.createRows(tasks, null, options);
+  }
+
+  /** Creates tasks; with `delaysMs`, also enqueues each task it creates (TaskFlow.createAndEnqueue). */
+  async createRows(tasks: NewTask[], delaysMs: readonly (number | undefined)[] | null, options?: WriteOptions): Promise<CreateResult[]> {
     if (tasks.length === 0) return [];
     // One key may appear twice in a batch: the first creates, the rest point at it.
     const firstOfKey = new Map<string, number>();
     const unique: NewTask[] = [];
-    for (const t of tasks) {
+    const delays: (number | null)[] = [];
+    tasks.forEach((t, i) => {
       if (!firstOfKey.has(t.idempotencyKey)) {
         firstOfKey.set(t.idempotencyKey, unique.length);
         unique.push(t);
+        delays.push(delaysMs === null ? null : Math.max(0, delaysMs[i] ?? 0));
       }
-    }
+    });
     const payload = JSON.stringify(
-      unique.map((t) => ({
+      unique.map((t, i) => ({
         id: t.id,
         type: t.type,
         input: t.input,
@@ -181,9 +196,11 @@ export class PostgresTaskStore implements TaskStore {
         phase_id: t.phaseId,
         max_retries: t.maxRetries,
         budget: t.budget,
+        delay_ms: delays[i],
       })),
     );
     const rows = await this.db.run(this.q.create, [payload], options);
+    if (delaysMs !== null && options?.transaction === undefined && rows.some((r) => r.created !== null)) this.notifier.wake();
     const results: CreateResult[] = rows.map((r) =>
       r.created !== null ? { id: r.created as string, duplicate: false } : { id: (r.existing as string | null) ?? '', duplicate: true },
     );
@@ -264,15 +281,8 @@ export class PostgresTaskStore implements TaskStore {
         duration_ms: o.durationMs ?? null,
       })),
     );
-    const rows = await this.db.run(this.q.finish, [payload]);
-    const applied = new Set<string>();
-    for (const r of rows) {
-      const taskId = r.task_id as string;
-      const leaseId = r.lease_id as string;
-      applied.add(`${leaseId}\u0000${taskId}`);
-      if (r.acked === true) this.acked.add(taskId, leaseId);
-    }
-    return outcomes.map((o) => applied.has(`${o.leaseId}\u0000${o.taskId}`));
+    const rows = await this.db.run(this.q.finish, [payload, outcomes.map((o) => o.taskId)]);
+    return appliedPerOutcome(outcomes, rows);
   }
 
   async recover(refs: { taskId: string; leaseId: string }[], maxRecoveries: number): Promise<RecoverResult[]> {
@@ -310,4 +320,10 @@ export class PostgresTaskStore implements TaskStore {
     await this.db.run(this.q.purgeKeys, [options.limit]);
     return Number(rows[0]?.n ?? 0);
   }
+}
+
+/** Per outcome, whether its (task_id, lease_id) came back from the fenced update. */
+export function appliedPerOutcome(outcomes: { taskId: string; leaseId: string }[], rows: PgRow[]): boolean[] {
+  const applied = new Set(rows.map((r) => `${r.lease_id as string}\u0000${r.task_id as string}`));
+  return outcomes.map((o) => applied.has(`${o.leaseId}\u0000${o.taskId}`));
 }
