@@ -17,6 +17,10 @@ export async function checkPersistence(client: RedisClient, target: string, logg
     report.appendonly = await configGet(client, 'appendonly');
     report.save = await configGet(client, 'save');
   } catch (err) {
+    if ((err as Error).name !== 'ReplyError') {
+      logger.warn({ err: { message: (err as Error).message } }, `Could not check Redis persistence settings: ${target} is unreachable. Make sure maxmemory-policy is noeviction and appendonly is yes.`);
+      return report;
+    }
     // Managed services and ACLs often disable CONFIG; that is no reason to fail.
     logger.info(
       { err: { message: (err as Error).message } },

@@ -3,7 +3,7 @@
 // shared blocking read and the TaskFlow scripts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, newId, SchemaError, type Logger, type NewTask } from '@baton/core';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { redisBackend, type RedisClient } from '../src/index.js';
 import { parseStored } from '../src/task-codec.js';
 import { deletePrefix, isolatedBackend, randomPrefix, REDIS_URL, redisUp, skipReason } from './helpers.js';
@@ -33,6 +33,13 @@ function captureLogger(): Logger & { lines: { level: string; msg: string }[] } {
 }
 
 describe('configuration', () => {
+  it('takes an ioredis Redis or Cluster instance as its client (structural type)', () => {
+    const fromCluster = (c: Cluster): RedisClient => c;
+    const fromRedis = (r: Redis): RedisClient => r;
+    expect(typeof fromCluster).toBe('function');
+    expect(typeof fromRedis).toBe('function');
+  });
+
   it('refuses an invalid prefix before touching Redis', () => {
     expect(() => redisBackend(REDIS_URL, { prefix: 'Bad-Prefix' })).toThrow(ConfigError);
     expect(() => redisBackend(REDIS_URL, { prefix: 'x}{y' })).toThrow(ConfigError);
@@ -60,7 +67,7 @@ describe('configuration', () => {
     const fake: RedisClient = {
       status: 'ready',
       call: async (cmd: string) => {
-        if (cmd === 'CONFIG') throw new Error("ERR unknown command 'CONFIG'");
+        if (cmd === 'CONFIG') throw Object.assign(new Error("ERR unknown command 'CONFIG'"), { name: 'ReplyError' });
         return null;
       },
       hmgetBuffer: async () => [],
