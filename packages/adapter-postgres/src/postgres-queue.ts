@@ -10,7 +10,7 @@ import type { Notifier } from './notifier.js';
 // Each statement covers both homes of a delivery: the q_* columns of the task's row, and the
 // `deliveries` table for ids without a task row. Array-driven statements also filter
 // `= ANY(ids)` so the primary keys find the rows whatever the table statistics say.
-const sql = (channel: string) => ({
+export const queueSql = (channel: string) => ({
   enqueue: `
     WITH items AS (
       SELECT * FROM unnest($1::text[], $2::float8[]) WITH ORDINALITY AS i(task_id, delay_ms, ord)
@@ -96,11 +96,11 @@ const sql = (channel: string) => ({
       ) c ORDER BY expires_at LIMIT $1
     ), own_back AS (
       UPDATE :SCHEMA:.tasks t SET q_lease_id = NULL, q_lease_expires_at = NULL
-      FROM chosen c WHERE c.mine AND t.id = c.id
+      FROM chosen c WHERE c.mine AND t.id = ANY(ARRAY(SELECT id FROM chosen WHERE mine)) AND t.id = c.id
       RETURNING c.id, c.lease_id
     ), other_back AS (
       UPDATE :SCHEMA:.deliveries d SET lease_id = NULL, lease_expires_at = NULL
-      FROM chosen c WHERE NOT c.mine AND d.task_id = c.id
+      FROM chosen c WHERE NOT c.mine AND d.task_id = ANY(ARRAY(SELECT id FROM chosen WHERE NOT mine)) AND d.task_id = c.id
       RETURNING c.id, c.lease_id
     )
     SELECT id AS task_id, lease_id, pg_notify('${channel}', '') FROM (SELECT * FROM own_back UNION ALL SELECT * FROM other_back) AS back`,
@@ -113,16 +113,15 @@ const sql = (channel: string) => ({
       DELETE FROM :SCHEMA:.deliveries WHERE task_id = ANY($1::text[]) RETURNING 1
     )
     SELECT (SELECT count(*) FROM own)::int + (SELECT count(*) FROM other)::int AS n`,
+  // Each count walks one partial index (the ready or the leased one), never the whole table.
   depth: `
-    WITH q AS (
-      SELECT q_ready_at AS ready_at, q_lease_id AS lease_id FROM :SCHEMA:.tasks WHERE q_ready_at IS NOT NULL
-      UNION ALL
-      SELECT ready_at, lease_id FROM :SCHEMA:.deliveries
-    )
-    SELECT count(*) FILTER (WHERE lease_id IS NULL AND ready_at <= now())::int AS ready,
-           count(*) FILTER (WHERE lease_id IS NOT NULL)::int AS leased,
-           count(*) FILTER (WHERE lease_id IS NULL AND ready_at > now())::int AS delayed
-    FROM q`,
+    SELECT
+      (SELECT count(*) FROM :SCHEMA:.tasks WHERE q_ready_at IS NOT NULL AND q_lease_id IS NULL AND q_ready_at <= now())::int
+        + (SELECT count(*) FROM :SCHEMA:.deliveries WHERE lease_id IS NULL AND ready_at <= now())::int AS ready,
+      (SELECT count(*) FROM :SCHEMA:.tasks WHERE q_lease_id IS NOT NULL)::int
+        + (SELECT count(*) FROM :SCHEMA:.deliveries WHERE lease_id IS NOT NULL)::int AS leased,
+      (SELECT count(*) FROM :SCHEMA:.tasks WHERE q_ready_at IS NOT NULL AND q_lease_id IS NULL AND q_ready_at > now())::int
+        + (SELECT count(*) FROM :SCHEMA:.deliveries WHERE lease_id IS NULL AND ready_at > now())::int AS delayed`,
 });
 
 export class PostgresQueue implements Queue {
@@ -132,7 +131,7 @@ export class PostgresQueue implements Queue {
     private readonly db: Db,
     private readonly notifier: Notifier,
   ) {
-    const text = sql(db.names.channel);
+    const text = queueSql(db.names.channel);
     this.q = {
       enqueue: db.statement('queue.enqueue', text.enqueue),
       claim: db.statement('queue.claim', text.claim),

@@ -9,7 +9,7 @@ import type { PostgresQueue } from './postgres-queue.js';
 import { OUTCOME_SET, appliedPerOutcome, stateIs, type PostgresTaskStore } from './postgres-task-store.js';
 import { toTask } from './rows.js';
 
-const finishAndSettle = (channel: string) => `
+export const finishAndSettleSql = (channel: string) => `
   WITH o AS (
     SELECT * FROM json_to_recordset($1::json) AS o(
       task_id text, lease_id text, state text, result jsonb, error jsonb, duration_ms float8,
@@ -55,7 +55,7 @@ export class PostgresTaskFlow implements TaskFlow {
     private readonly queue: PostgresQueue,
     private readonly notifier: Notifier,
   ) {
-    this.settle = db.statement('flow.finishAndSettle', finishAndSettle(db.names.channel));
+    this.settle = db.statement('flow.finishAndSettle', finishAndSettleSql(db.names.channel));
   }
 
   createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], options?: WriteOptions): Promise<CreateResult[]> {

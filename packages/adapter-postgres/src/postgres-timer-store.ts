@@ -10,7 +10,7 @@ const cols = (t: string) =>
   `${t}.id, ${t}.kind, ${t}.key, ${t}.task_id, ${t}.phase_id, ${t}.name, ${t}.payload::text AS payload,
    ${ms(`${t}.due_at`)} AS due_at, ${ms(`${t}.created_at`)} AS created_at`;
 
-const SQL = {
+export const TIMER_SQL = {
   schedule: `
     WITH input AS (
       SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (
@@ -38,7 +38,7 @@ const SQL = {
       FOR UPDATE SKIP LOCKED
     ), claimed AS (
       UPDATE :SCHEMA:.timers t SET claimed_until = clock_timestamp() + $2 * interval '1 millisecond'
-      FROM due WHERE t.id = due.id
+      WHERE t.id = ANY(ARRAY(SELECT id FROM due))
       RETURNING ${cols('t')}, t.due_at AS due_ts
     )
     SELECT * FROM claimed ORDER BY due_ts`,
@@ -59,14 +59,14 @@ const SQL = {
 };
 
 export class PostgresTimerStore implements TimerStore {
-  private readonly q: Record<keyof typeof SQL, Statement>;
+  private readonly q: Record<keyof typeof TIMER_SQL, Statement>;
   private readonly dynamic = new Map<string, Statement>();
 
   constructor(
     private readonly db: Db,
     private readonly firedRetentionMs: number,
   ) {
-    this.q = Object.fromEntries(Object.entries(SQL).map(([k, text]) => [k, db.statement(`timers.${k}`, text)])) as Record<keyof typeof SQL, Statement>;
+    this.q = Object.fromEntries(Object.entries(TIMER_SQL).map(([k, text]) => [k, db.statement(`timers.${k}`, text)])) as Record<keyof typeof TIMER_SQL, Statement>;
   }
 
   async schedule(timers: NewTimer[]): Promise<TimerRecord[]> {

@@ -1,0 +1,181 @@
+// Migrations: applied once under the advisory lock however many processes start together,
+// recorded in the ledger, refused on a newer or foreign schema; the SQL for DBAs and the
+// `baton-postgres` command do the same.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, SchemaError } from '@baton/core';
+import { LEDGER_TABLE, MIGRATIONS, SCHEMA_VERSION, migrate, migrationSql, postgresBackend, schemaVersion, schemaNames } from '@baton/postgres';
+import { DATABASE_URL, dropSchema, newPool, randomSchema, reachable, skipReason } from './helpers.js';
+
+const run = promisify(execFile);
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+describe('embedded migrations', () => {
+  it('src/migrations.generated.ts matches migrations/postgres/*.sql (npm run generate)', async () => {
+    await run(process.execPath, ['../../scripts/embed-files.mjs', '../../migrations/postgres', 'sql', 'src/migrations.generated.ts', '--check'], { cwd: pkg });
+  });
+
+  it('are numbered, forward-only files with the schema placeholder', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    for (const m of MIGRATIONS) {
+      expect(m.name).toMatch(/^\d{6}_[a-z0-9_]+\.sql$/);
+      expect(m.sql).toContain(':SCHEMA:');
+    }
+  });
+
+  it('migrationSql() quotes the schema, records every migration in the ledger and leaves no placeholder', () => {
+    const sql = migrationSql('tenant_a');
+    expect(sql).not.toContain(':SCHEMA:');
+    expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "tenant_a"');
+    for (const m of MIGRATIONS) expect(sql).toContain(`VALUES (${m.version}, '${m.name}')`);
+    expect(migrationSql('tenant_a', { afterVersion: SCHEMA_VERSION })).not.toContain('CREATE TABLE "tenant_a".tasks');
+  });
+
+  it('refuses schema names that are not plain identifiers before any SQL is built', () => {
+    for (const bad of ['Baton', 'a-b', 'x"; DROP TABLE t; --', '', '1abc', 'a'.repeat(49)]) {
+      expect(() => migrationSql(bad)).toThrow(ConfigError);
+      expect(() => postgresBackend(DATABASE_URL, { schema: bad })).toThrow(ConfigError);
+    }
+  });
+});
+
+describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
+  const schemas: string[] = [];
+  const fresh = () => {
+    const s = randomSchema('mig');
+    schemas.push(s);
+    return s;
+  };
+  afterAll(async () => {
+    for (const s of schemas) await dropSchema(s);
+  });
+
+  it('applies every migration once and records it; a second run applies nothing', async () => {
+    const schema = fresh();
+    const pool = newPool();
+    try {
+      expect(await migrate(pool, { schema })).toEqual({ applied: MIGRATIONS.map((m) => m.version), version: SCHEMA_VERSION });
+      expect(await migrate(pool, { schema })).toEqual({ applied: [], version: SCHEMA_VERSION });
+      const { rows } = await pool.query(`SELECT version, name FROM "${schema}".${LEDGER_TABLE} ORDER BY version`);
+      expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+      const objects = await pool.query(
+        `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'v') ORDER BY 1`,
+        [schema],
+      );
+      expect(objects.rows.map((r: { relname: string }) => r.relname)).toEqual(
+        expect.arrayContaining(['tasks', 'checkpoints', 'events', 'timers', 'deliveries', 'heartbeats', 'idempotency_keys', 'active_tasks', 'task_stats_by_phase', 'pending_timers']),
+      );
+      const fns = await pool.query(`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1`, [schema]);
+      expect(fns.rows.map((r: { proname: string }) => r.proname)).toEqual(
+        expect.arrayContaining(['claim', 'cleanup_fired_timers', 'cleanup_old_checkpoints', 'cleanup_old_events']),
+      );
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('ten processes migrating at once apply each migration exactly once', async () => {
+    const schema = fresh();
+    // One pool per "process": separate sessions racing for the advisory lock.
+    const pools = Array.from({ length: 10 }, () => newPool(2));
+    try {
+      const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
+      expect(results.every((r) => r.version === SCHEMA_VERSION)).toBe(true);
+      expect(results.flatMap((r) => r.applied).sort()).toEqual(MIGRATIONS.map((m) => m.version));
+      const { rows } = await pools[0]!.query(`SELECT count(*)::int AS n FROM "${schema}".${LEDGER_TABLE}`);
+      expect(rows[0].n).toBe(MIGRATIONS.length);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('ten backends starting at once on a fresh schema all become ready', async () => {
+    const schema = fresh();
+    const pools = Array.from({ length: 10 }, () => newPool(3));
+    const backends = pools.map((pool) => postgresBackend(pool, { schema }));
+    try {
+      await Promise.all(backends.map((b) => b.ready()));
+      expect(await schemaVersion(pools[0]!, schemaNames(schema))).toBe(SCHEMA_VERSION);
+    } finally {
+      await Promise.all(backends.map((b) => b.close()));
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('refuses a schema newer than this code, for migrate and for a backend', async () => {
+    const schema = fresh();
+    const pool = newPool();
+    try {
+      await migrate(pool, { schema });
+      await pool.query(`INSERT INTO "${schema}".${LEDGER_TABLE} (version, name) VALUES ($1, 'from_the_future.sql')`, [SCHEMA_VERSION + 1]);
+      await expect(migrate(pool, { schema })).rejects.toThrow(SchemaError);
+      await expect(migrate(pool, { schema })).rejects.toThrow(/newer than this @baton\/postgres/);
+      for (const migrateOption of [true, false]) {
+        const b = postgresBackend(pool, { schema, migrate: migrateOption });
+        await expect(b.tasks.get('x')).rejects.toThrow(SchemaError);
+        await b.close();
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('with migrate: false refuses an unmigrated schema, and accepts one a DBA built from migrationSql()', async () => {
+    const schema = fresh();
+    const pool = newPool();
+    try {
+      const before = postgresBackend(pool, { schema, migrate: false });
+      await expect(before.ready()).rejects.toThrow(SchemaError);
+      await expect(before.ready()).rejects.toThrow(/baton-postgres migrate/);
+      await before.close();
+
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(migrationSql(schema));
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const after = postgresBackend(pool, { schema, migrate: false });
+      await after.ready();
+      expect(await after.tasks.get('nothing')).toBeNull();
+      await after.close();
+      expect(await migrate(pool, { schema })).toEqual({ applied: [], version: SCHEMA_VERSION });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('refuses a schema that holds tables of the same names without a ledger (not a Baton schema)', async () => {
+    const schema = fresh();
+    const pool = newPool();
+    try {
+      await pool.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".tasks (id int)`);
+      await expect(migrate(pool, { schema })).rejects.toThrow(/not a Baton schema/);
+      const { rows } = await pool.query('SELECT to_regclass($1) AS t', [`"${schema}".${LEDGER_TABLE}`]);
+      expect(rows[0].t).toBeNull();
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('`baton-postgres migrate` applies the migrations and prints the URL without its password', async () => {
+    const schema = fresh();
+    const url = new URL(DATABASE_URL);
+    url.password = 's3cret-pw';
+    const bin = ['tsx', 'packages/adapter-postgres/src/bin.ts'];
+    const first = await run('npx', [...bin, 'migrate', '--schema', schema, '--url', url.toString()], { cwd: root });
+    expect(first.stdout).toContain(`applied ${MIGRATIONS.map((m) => m.version).join(', ')}`);
+    expect(first.stdout + first.stderr).not.toContain('s3cret-pw');
+    expect(first.stdout).toContain('***');
+    const again = await run('npx', [...bin, 'migrate', '--schema', schema, '--url', url.toString()], { cwd: root });
+    expect(again.stdout).toContain(`up to date at version ${SCHEMA_VERSION}`);
+    const sql = await run('npx', [...bin, 'sql', '--schema', schema], { cwd: root });
+    expect(sql.stdout).toBe(migrationSql(schema));
+    await expect(run('npx', [...bin, 'migrate', '--schema', 'Bad-Name', '--url', url.toString()], { cwd: root })).rejects.toMatchObject({ code: 1 });
+  }, 60_000);
+});
