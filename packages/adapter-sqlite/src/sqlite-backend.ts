@@ -6,6 +6,7 @@ import { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
 import { SqliteContext } from './sqlite-context.js';
 import type { SqliteDatabase } from './sqlite-driver.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
+import { SqliteFlow } from './sqlite-flow.js';
 import { SqliteHeartbeatStore } from './sqlite-heartbeat-store.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteTaskStore } from './sqlite-task-store.js';
@@ -73,16 +74,21 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
     pushWake: false,
   });
   let closing: Promise<void> | null = null;
+  const queue = new SqliteQueue(ctx);
+  const tasks = new SqliteTaskStore(ctx);
+  const checkpoints = new SqliteCheckpointStore(ctx);
+  const events = new SqliteEventLog(ctx);
   return {
     name: settings.name,
     file: opened.file,
     capabilities,
-    queue: new SqliteQueue(ctx),
-    tasks: new SqliteTaskStore(ctx),
-    checkpoints: new SqliteCheckpointStore(ctx),
+    queue,
+    tasks,
+    checkpoints,
+    flow: new SqliteFlow(ctx, queue, tasks, checkpoints, events),
     timers: new SqliteTimerStore(ctx),
     heartbeats: new SqliteHeartbeatStore(ctx),
-    events: new SqliteEventLog(ctx),
+    events,
     close() {
       closing ??= (async () => {
         ctx.markClosed();

@@ -22,7 +22,8 @@ export class SqliteCheckpointStore implements CheckpointStore {
   private readonly remove: SqliteStatement;
   private readonly summary: SqliteStatement;
   private readonly saveTx: SqliteTransaction<(taskId: string, leaseId: string, blob: CheckpointBlob) => boolean>;
-  private readonly deleteTx: SqliteTransaction<(taskIds: string[]) => number>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly deleteTx: SqliteTransaction<(taskIds: string[]) => number>;
 
   constructor(private readonly ctx: SqliteContext) {
     const db = ctx.db;

@@ -38,7 +38,8 @@ export class SqliteEventLog implements EventLog {
   private readonly purgeBySeq: SqliteStatement;
   private readonly purgeByAge: SqliteStatement;
   private readonly filters: StatementCache;
-  private readonly appendTx: SqliteTransaction<(events: NewEvent[]) => void>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly appendTx: SqliteTransaction<(events: NewEvent[]) => void>;
   private readonly purgeTx: SqliteTransaction<(olderThanMs: number, keepLatest: number, limit: number) => number>;
 
   constructor(private readonly ctx: SqliteContext) {

@@ -32,10 +32,14 @@ export class SqliteQueue implements Queue {
   private readonly countReady: SqliteStatement;
   private readonly countDelayed: SqliteStatement;
   private readonly countLeased: SqliteStatement;
-  private readonly enqueueTx: SqliteTransaction<(items: QueueItem[]) => number>;
-  private readonly claimTx: SqliteTransaction<(limit: number, leaseMs: number) => Delivery[]>;
-  private readonly ackTx: SqliteTransaction<(refs: LeaseRef[]) => boolean[]>;
-  private readonly releaseTx: SqliteTransaction<(refs: (LeaseRef & { delayMs?: number })[]) => boolean[]>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly enqueueTx: SqliteTransaction<(items: QueueItem[]) => number>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly claimTx: SqliteTransaction<(limit: number, leaseMs: number) => Delivery[]>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly ackTx: SqliteTransaction<(refs: LeaseRef[]) => boolean[]>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly releaseTx: SqliteTransaction<(refs: (LeaseRef & { delayMs?: number })[]) => boolean[]>;
   private readonly extendTx: SqliteTransaction<(refs: LeaseRef[], leaseMs: number) => boolean[]>;
   private readonly reclaimTx: SqliteTransaction<(limit: number) => LeaseRef[]>;
   private readonly removeTx: SqliteTransaction<(taskIds: string[]) => number>;
@@ -130,11 +134,26 @@ export class SqliteQueue implements Queue {
   }
 
   async claim(options: ClaimOptions): Promise<Delivery[]> {
+    return this.claimWith(options, 'queue.claim', (limit) => this.claimTx.immediate(limit, options.leaseMs));
+  }
+
+  /**
+   * Runs `take` (a claiming transaction) now and, while it finds nothing, again on local wakes and
+   * short polls until `waitMs` passes: SQLite cannot push, other processes are seen by polling.
+   */
+  async claimWith<T>(options: ClaimOptions, op: string, take: (limit: number) => T[]): Promise<T[]> {
     const ctx = this.ctx;
     ctx.assertOpen();
     const limit = Math.max(0, Math.floor(options.limit));
     if (limit === 0) return [];
-    const got = this.claimNow(limit, options.leaseMs);
+    const attempt = (): T[] => {
+      try {
+        return take(limit);
+      } catch (err) {
+        throw ctx.error(op, err);
+      }
+    };
+    const got = attempt();
     if (got.length > 0 || options.waitMs <= 0) return got;
     const deadline = Date.now() + options.waitMs;
     let pause = POLL_MIN_MS;
@@ -143,17 +162,9 @@ export class SqliteQueue implements Queue {
       if (left <= 0 || options.signal?.aborted || ctx.isClosed) return [];
       await ctx.wake.wait(Math.min(pause, left), options.signal);
       if (options.signal?.aborted || ctx.isClosed) return [];
-      const next = this.claimNow(limit, options.leaseMs);
+      const next = attempt();
       if (next.length > 0) return next;
       pause = Math.min(pause * 2, POLL_MAX_MS);
-    }
-  }
-
-  private claimNow(limit: number, leaseMs: number): Delivery[] {
-    try {
-      return this.claimTx.immediate(limit, leaseMs);
-    } catch (err) {
-      throw this.ctx.error('queue.claim', err);
     }
   }
 

@@ -104,9 +104,12 @@ type Statements = ReturnType<typeof prepareStatements>;
 export class SqliteTaskStore implements TaskStore {
   private readonly s: Statements;
   private readonly filters: StatementCache;
-  private readonly createTx: SqliteTransaction<(tasks: NewTask[]) => CreateResult[]>;
-  private readonly startTx: SqliteTransaction<(claims: StartClaim[]) => StartResult[]>;
-  private readonly finishTx: SqliteTransaction<(outcomes: TaskOutcome[]) => boolean[]>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly createTx: SqliteTransaction<(tasks: NewTask[]) => CreateResult[]>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly startTx: SqliteTransaction<(claims: StartClaim[]) => StartResult[]>;
+  /** @internal composed into SqliteFlow's transactions. */
+  readonly finishTx: SqliteTransaction<(outcomes: TaskOutcome[]) => boolean[]>;
   private readonly recoverTx: SqliteTransaction<(refs: { taskId: string; leaseId: string }[], max: number) => RecoverResult[]>;
   private readonly transitionTx: SqliteTransaction<(ids: string[], from: TaskState[], to: TaskState, error: StoredError | undefined) => string[]>;
   private readonly usageTx: SqliteTransaction<(taskId: string, leaseId: string, delta: Usage) => Usage | null>;

@@ -79,6 +79,11 @@ export class EventPublisher {
     this.schedule();
   }
 
+  /** Notifies listeners only: the events were already written by the backend. */
+  notifyAll(events: NewEvent[]): void {
+    for (const e of events) this.notify(e);
+  }
+
   /** Appends inside the caller's transaction (transactional enqueue), then notifies. */
   async appendNow(events: NewEvent[], options: WriteOptions): Promise<void> {
     await this.log.append(events, options);

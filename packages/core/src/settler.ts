@@ -26,13 +26,14 @@ interface Entry {
 
 const MAX_BATCH = 500;
 
-function toItem(s: Settlement): SettleItem {
+function toItem(s: Settlement, withEvents: boolean): SettleItem {
   const release = s.outcome.state === 'pending';
   return {
     outcome: s.outcome,
     queue: release ? 'release' : 'ack',
     ...(release ? { releaseDelayMs: s.releaseDelayMs ?? 0 } : {}),
     deleteCheckpoint: s.deleteCheckpoint,
+    ...(withEvents ? { events: s.events } : {}),
   };
 }
 
@@ -87,7 +88,8 @@ export class Settler {
   private async loop(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
-      const items = batch.map((e) => toItem(e.s));
+      const inline = this.flow.appendsEvents === true;
+      const items = batch.map((e) => toItem(e.s, inline));
       let applied: boolean[] | undefined;
       for (let failures = 1; applied === undefined; failures++) {
         try {
@@ -100,7 +102,10 @@ export class Settler {
       }
       batch.forEach((e, i) => {
         const ok = applied?.[i] ?? false;
-        if (ok) this.events.publish(e.s.events);
+        if (ok) {
+          if (inline) this.events.notifyAll(e.s.events);
+          else this.events.publish(e.s.events);
+        }
         e.resolve(ok);
       });
     }

@@ -1,6 +1,7 @@
 import type { WriteOptions } from './backend.js';
 import type { ClaimOptions, Delivery } from './queue.js';
 import type { CreateResult, NewTask, StartResult, TaskOutcome } from './task-store.js';
+import type { NewEvent } from './event-log.js';
 
 export interface ClaimedStart {
   delivery: Delivery;
@@ -15,6 +16,8 @@ export interface SettleItem {
   releaseDelayMs?: number;
   /** Delete the task's checkpoint when the outcome was applied. */
   deleteCheckpoint?: boolean;
+  /** Only for flows with `appendsEvents`: appended to the EventLog in the same step when the outcome was applied. */
+  events?: NewEvent[];
 }
 
 /**
@@ -24,6 +27,11 @@ export interface SettleItem {
  * mean exactly what the composition means.
  */
 export interface TaskFlow {
+  /**
+   * True when finishAndSettle also appends each applied item's `events` in the same step (the
+   * backend owns the EventLog too): an outcome and its audit record then land together.
+   */
+  readonly appendsEvents?: boolean;
   /** tasks.create, then queue.enqueue of the tasks it created (not duplicates), as one step; `delaysMs[i]` delays task i. */
   createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], options?: WriteOptions): Promise<CreateResult[]>;
   /** queue.claim (waiting as claim does), then tasks.start of each delivery claimed under its leaseId. */
