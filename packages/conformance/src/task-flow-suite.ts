@@ -89,5 +89,21 @@ export function taskFlowSuite(h: Harness): void {
       expect(again[0]!.delivery.leaseId).not.toBe(lease.get(back.id));
       expect((await b.queue.depth()).leased).toBe(1);
     });
+
+    it('finishAndSettle appends the events of applied outcomes exactly when the flow declares appendsEvents', async () => {
+      const b = h.backend();
+      const flow = flowOf(b);
+      const t = newTask();
+      await flow.createAndEnqueue([t], [undefined]);
+      const [c] = await claimAll(flow, 'w1', 1);
+      const event = (id: string) => ({ id, type: 'task.completed' as const, at: Date.now(), runId: null, phaseId: null, taskId: t.id, workerId: 'w1', data: { n: 1 } });
+      const applied = await flow.finishAndSettle([
+        { outcome: { taskId: t.id, leaseId: 'stale', state: 'completed', result: null }, queue: 'ack', events: [event(`refused-${t.id}`)] },
+      ]);
+      expect(applied).toEqual([false]);
+      expect(await flow.finishAndSettle([{ outcome: { taskId: t.id, leaseId: c!.delivery.leaseId, state: 'completed', result: null }, queue: 'ack', events: [event(`ok-${t.id}`)] }])).toEqual([true]);
+      const logged = (await b.events.query({ taskId: t.id })).map((e) => e.id);
+      expect(logged).toEqual(flow.appendsEvents ? [`ok-${t.id}`] : []);
+    });
   });
 }
