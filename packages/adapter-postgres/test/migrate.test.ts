@@ -4,8 +4,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, SchemaError } from '@baton/core';
+import { ConfigError, SchemaError, createBaton } from '@baton/core';
 import { LEDGER_TABLE, MIGRATIONS, SCHEMA_VERSION, migrate, migrationSql, postgresBackend, schemaVersion, schemaNames } from '@baton/postgres';
 import { DATABASE_URL, dropSchema, newPool, randomSchema, reachable, skipReason } from './helpers.js';
 
@@ -159,6 +160,43 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
       const { rows } = await pool.query('SELECT to_regclass($1) AS t', [`"${schema}".${LEDGER_TABLE}`]);
       expect(rows[0].t).toBeNull();
     } finally {
+      await pool.end();
+    }
+  });
+
+  it('a runtime role with only the README grants (no DDL) runs tasks with migrate: false', async () => {
+    const schema = fresh();
+    const role = `baton_rt_${schema.slice(-8)}`;
+    const pool = newPool(2);
+    const url = new URL(DATABASE_URL);
+    url.username = role;
+    url.password = '';
+    const runtimePool = new pg.Pool({ connectionString: url.toString(), max: 3 });
+    runtimePool.on('error', () => undefined);
+    try {
+      await migrate(pool, { schema });
+      await pool.query(`CREATE ROLE ${role} LOGIN`);
+      await pool.query(`
+        GRANT USAGE ON SCHEMA "${schema}" TO ${role};
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${role};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA "${schema}" TO ${role};
+        GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "${schema}" TO ${role};`);
+      const backend = postgresBackend(runtimePool, { schema, migrate: false });
+      const baton = createBaton({ backend, worker: { concurrency: 2, pollIntervalMs: 100 } });
+      baton.register('hello', (input) => ({ hi: (input as { name: string }).name }));
+      try {
+        const { taskId } = await baton.enqueue('hello', { name: 'runtime' });
+        await baton.start();
+        expect(await baton.waitFor(taskId, { timeoutMs: 20_000 })).toMatchObject({ state: 'completed', result: { hi: 'runtime' } });
+        // The runtime role cannot change the schema.
+        await expect(runtimePool.query(`CREATE TABLE "${schema}".nope (id int)`)).rejects.toThrow(/permission denied/);
+      } finally {
+        await baton.close();
+      }
+    } finally {
+      await runtimePool.end();
+      await pool.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
       await pool.end();
     }
   });
