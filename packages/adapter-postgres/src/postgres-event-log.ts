@@ -1,7 +1,7 @@
 // The PostgreSQL side of EventLog: an append-only table ordered by a bigint identity. Appends
 // take a transaction-scoped advisory lock, so seq values follow commit order (a reader paging
 // with `after` never skips an event committed late) and one append's events are contiguous.
-import type { EventLog, EventQuery, EventType, JsonObject, NewEvent, StoredEvent, WriteOptions } from '@baton/core';
+import { ValidationError, type EventLog, type EventQuery, type EventType, type JsonObject, type NewEvent, type StoredEvent, type WriteOptions } from '@baton/core';
 import type { Db, Statement } from './db.js';
 import type { PgRow } from './pg-types.js';
 import { json } from './rows.js';
@@ -73,7 +73,7 @@ export class PostgresEventLog implements EventLog {
     if (query.runId !== undefined) where.push(`run_id = ${param(query.runId)}`);
     if (query.phaseId !== undefined) where.push(`phase_id = ${param(query.phaseId)}`);
     if (query.taskId !== undefined) where.push(`task_id = ${param(query.taskId)}`);
-    if (query.type !== undefined) where.push(`type = ANY(${param(Array.isArray(query.type) ? query.type : [query.type])}::text[])`);
+    if (query.type !== undefined) where.push(typeFilter(Array.isArray(query.type) ? query.type : [query.type]));
     if (query.since !== undefined) where.push(`at >= to_timestamp(${param(query.since)}::float8 / 1000.0)`);
     if (query.after !== undefined) where.push(`seq > ${param(query.after)}`);
     const limit = Math.min(MAX_QUERY, Math.max(0, Math.floor(query.limit ?? 100)));
@@ -92,6 +92,20 @@ export class PostgresEventLog implements EventLog {
     const r = await this.db.run(this.purge_, [options.olderThanMs, options.keepLatest, options.limit]);
     return Number(r[0]?.n ?? 0);
   }
+}
+
+const EVENT_TYPE = /^[a-z_]+\.[a-z_]+$/;
+
+/**
+ * Types go into the SQL as literals (checked against the event-type shape first), so the planner
+ * can prove a query for a rare type matches the partial type index.
+ */
+function typeFilter(types: string[]): string {
+  if (types.length === 0) return 'false';
+  for (const t of types) {
+    if (typeof t !== 'string' || !EVENT_TYPE.test(t)) throw new ValidationError(`events.query: ${JSON.stringify(t)} is not an event type (e.g. "task.completed").`);
+  }
+  return `(${types.map((t) => `type = '${t}'`).join(' OR ')})`;
 }
 
 function toEvent(r: PgRow): StoredEvent {

@@ -148,7 +148,7 @@ const sql = (channel: string) => ({
     SELECT count(*)::int AS n FROM gone`,
   purgeKeys: `
     DELETE FROM :SCHEMA:.idempotency_keys WHERE key IN (
-      SELECT key FROM :SCHEMA:.idempotency_keys WHERE expires_at < now() ORDER BY expires_at LIMIT $1
+      SELECT key FROM :SCHEMA:.idempotency_keys WHERE expires_at < now() LIMIT $1
     )`,
 });
 
