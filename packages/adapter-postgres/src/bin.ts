@@ -85,9 +85,11 @@ main().then(
   },
   (e: unknown) => {
     // Driver messages can quote the connection string; never print its password.
-    const message = e instanceof Error ? e.message : String(e);
-    const url = process.env.DATABASE_URL;
-    err(`baton-postgres: ${url ? message.replaceAll(url, redactUrl(url)) : message}`);
+    let message = e instanceof Error ? e.message : String(e);
+    for (const url of [parse(process.argv.slice(2)).flags.get('url'), process.env.DATABASE_URL]) {
+      if (url) message = message.replaceAll(url, redactUrl(url));
+    }
+    err(`baton-postgres: ${message}`);
     process.exitCode = 1;
   },
 );
