@@ -1,5 +1,7 @@
 // What the numbers were measured on: CPU, memory, Node, load, and each server's version.
+import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { resolve } from 'node:path';
 import { NATS_URL, assertLoopback, withPg, withRedis } from './services.js';
 import { withDeadline } from './time.js';
 
@@ -14,6 +16,21 @@ export interface Machine {
   nats: string;
   loadStart: number[];
   loadEnd?: number[];
+  /** The code measured: commit, and the source files that differed from it when the run started. */
+  code: string;
+}
+
+function describeCode(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: resolve(import.meta.dirname, '../..'), timeout: 5_000, encoding: 'utf8' }).trim();
+  try {
+    const head = git('log', '-1', '--format=%h %cI');
+    const dirty = git('status', '--porcelain', '--', 'packages', 'migrations')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && /\.(ts|sql|lua)$/.test(l) && !l.includes('/test/'));
+    return dirty.length === 0 ? `commit ${head}` : `commit ${head} plus ${dirty.length} uncommitted source file(s) under packages/ and migrations/`;
+  } catch {
+    return 'unknown (git unavailable)';
+  }
 }
 
 async function version(what: string, fn: () => Promise<string>): Promise<string> {
@@ -47,5 +64,6 @@ export async function describeMachine(): Promise<Machine> {
     postgres: await version('Postgres', () => withPg(async (c) => (await c.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? '?')),
     nats: await version('NATS', natsVersion),
     loadStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    code: describeCode(),
   };
 }

@@ -119,7 +119,8 @@ export function machineBlock(m: Machine): string {
   return [
     `- CPU: ${m.cpu}, ${m.cores} cores; ${m.memoryGb} GB RAM; ${m.os}`,
     `- Node ${m.node}; Redis ${m.redis}; PostgreSQL ${m.postgres}; NATS ${m.nats} — all on loopback`,
-    `- Load average (1/5/15 min) at start: ${m.loadStart.join(' / ')}${m.loadEnd ? `; at end: ${m.loadEnd.join(' / ')}` : ''}`,
+    `- Load average (1/5/15 min) at start: ${m.loadStart.join(' / ')}${m.loadEnd ? `; at end: ${m.loadEnd.join(' / ')}` : ''} (the machine is shared: other processes ran during the measurement)`,
+    `- Code measured: ${m.code}`,
   ].join('\n');
 }
 

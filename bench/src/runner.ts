@@ -3,7 +3,7 @@
 // (not built, n/a, error, timeout) becomes a visible row.
 import type { BenchConfig } from './config.js';
 import type { RunResult, Scenario } from './scenarios/types.js';
-import { newNamespace } from './services.js';
+import { newNamespace, withPg } from './services.js';
 import { median } from './stats.js';
 import type { Family, ScenarioId, System } from './systems/types.js';
 import { bounded, now, withDeadline } from './time.js';
@@ -70,7 +70,14 @@ function aggregate(results: RunResult[]): Record<string, Aggregate> {
   return out;
 }
 
+async function debugConnections(log: (m: string) => void): Promise<void> {
+  if (!process.env.BENCH_DEBUG) return;
+  const n = await withPg(async (c) => (await c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity')).rows[0]?.n).catch(() => '?');
+  log(`  [debug] Postgres connections: ${n}; handles: ${(process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length}`);
+}
+
 export async function runCell(scenario: Scenario, system: System, config: BenchConfig, log: (m: string) => void): Promise<Row> {
+  await debugConnections(log);
   const row: Row = { scenario: scenario.id, system: system.id, label: system.label, kind: system.kind, family: system.family, status: 'ok', agg: {}, runs: [], notes: [] };
   const reason = await probe(system);
   if (reason) {

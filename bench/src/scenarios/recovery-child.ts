@@ -16,7 +16,8 @@ interface Args {
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const lifetime = setTimeout(() => process.exit(3), args.lifetimeMs);
 const system = systemById(args.system);
-if ((await system.probe()) === null) {
+const unusable = await system.probe();
+if (unusable === null) {
   const inst = await system.open(args.ns, { concurrency: args.tasks, stallTimeoutMs: args.stallTimeoutMs });
   await inst.startWorker(
     async (p, job) => {
@@ -30,5 +31,6 @@ if ((await system.probe()) === null) {
   tell({ ready: true });
 } else {
   clearTimeout(lifetime);
+  process.stderr.write(`recovery child: ${args.system} is not usable here: ${unusable}\n`);
   process.exitCode = 2;
 }

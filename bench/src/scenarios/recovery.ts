@@ -31,13 +31,24 @@ export const RECOVERY: Scenario = {
           if (typeof msg.held === 'number') held.add(msg.held);
           if (held.size >= tasks) allHeld();
         });
-        const ready = await withDeadline(Promise.race([holding.then(() => true), child.exited.then(() => false)]), 45_000, 'child taking all tasks').catch(() => false);
+        const t0 = now();
+        let exit: number | string | null | undefined;
+        const ready = await withDeadline(
+          Promise.race([holding.then(() => true), child.exited.then((code) => ((exit = code), false))]),
+          45_000,
+          'child taking all tasks',
+        ).catch(() => false);
         if (!ready) {
           const err = child.stderr().split('\n').slice(-3).join(' | ');
-          return { metrics: {}, timedOut: true, notes: [`after 45 s the child had started ${started.size} and checkpointed ${held.size} of ${tasks} tasks${err ? `; stderr: ${err}` : ''}`] };
+          const how = exit === undefined ? 'was still running' : `exited (${exit})`;
+          return {
+            metrics: {},
+            timedOut: true,
+            notes: [`after ${((now() - t0) / 1000).toFixed(1)} s the child ${how}, having started ${started.size} and checkpointed ${held.size} of ${tasks} tasks${err ? `; stderr: ${err}` : ''}`],
+          };
         }
         child.kill('SIGKILL');
-        const t0 = now();
+        const killedAt = now();
         await withDeadline(child.exited, 5_000, 'child exit');
         const resumed = new Set<number>();
         const tracker = new CompletionTracker(tasks);
@@ -45,7 +56,7 @@ export const RECOVERY: Scenario = {
           if (job.restored !== null && job.restored !== undefined) resumed.add(p.i);
         }, tracker.onCompleted);
         const ok = await tracker.wait(inst, ctx.deadline);
-        const seconds = (now() - t0) / 1000;
+        const seconds = (now() - killedAt) / 1000;
         return {
           metrics: { recovery: seconds, resumed: resumed.size },
           timedOut: !ok,
