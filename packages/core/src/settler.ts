@@ -9,33 +9,23 @@ import type { SettleItem, TaskFlow } from './ports/task-flow.js';
 import type { TaskOutcome } from './ports/task-store.js';
 import type { EventPublisher } from './event-publisher.js';
 
+/** An outcome to write; becomes the SettleItem handed to the flow (no copy on the hot path). */
 export interface Settlement {
   outcome: TaskOutcome;
   /** Delete the task's checkpoint once the outcome is applied. */
   deleteCheckpoint: boolean;
   /** For 'pending' outcomes: how long before the released delivery is claimable again. */
   releaseDelayMs?: number;
-  /** Published once the outcome is applied. */
+  /** Published once the outcome is applied (and written with it by flows that append events). */
   events: NewEvent[];
 }
 
 interface Entry {
-  s: Settlement;
+  item: SettleItem & { events: NewEvent[] };
   resolve: (applied: boolean) => void;
 }
 
 const MAX_BATCH = 500;
-
-function toItem(s: Settlement, withEvents: boolean): SettleItem {
-  const release = s.outcome.state === 'pending';
-  return {
-    outcome: s.outcome,
-    queue: release ? 'release' : 'ack',
-    ...(release ? { releaseDelayMs: s.releaseDelayMs ?? 0 } : {}),
-    deleteCheckpoint: s.deleteCheckpoint,
-    ...(withEvents ? { events: s.events } : {}),
-  };
-}
 
 export class Settler {
   private queue: Entry[] = [];
@@ -52,8 +42,10 @@ export class Settler {
 
   /** Resolves with whether the outcome was applied (false: the lease had moved on). */
   settle(s: Settlement): Promise<boolean> {
+    const item = s as Settlement & SettleItem;
+    item.queue = s.outcome.state === 'pending' ? 'release' : 'ack';
     return new Promise<boolean>((resolve) => {
-      this.queue.push({ s, resolve });
+      this.queue.push({ item, resolve });
       if (!this.scheduled && !this.running) {
         this.scheduled = true;
         setImmediate(() => {
@@ -89,7 +81,7 @@ export class Settler {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       const inline = this.flow.appendsEvents === true;
-      const items = batch.map((e) => toItem(e.s, inline));
+      const items = batch.map((e) => e.item);
       let applied: boolean[] | undefined;
       for (let failures = 1; applied === undefined; failures++) {
         try {
@@ -103,8 +95,8 @@ export class Settler {
       batch.forEach((e, i) => {
         const ok = applied?.[i] ?? false;
         if (ok) {
-          if (inline) this.events.notifyAll(e.s.events);
-          else this.events.publish(e.s.events);
+          if (inline) this.events.notifyAll(e.item.events);
+          else this.events.publish(e.item.events);
         }
         e.resolve(ok);
       });

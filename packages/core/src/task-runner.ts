@@ -144,13 +144,6 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * most handlers touch few of them, and a task should not pay for what it does not use.
  */
 class RunContext implements TaskContext {
-  readonly taskId: string;
-  readonly type: string;
-  readonly attempt: number;
-  readonly recoveries: number;
-  readonly runId: string | null;
-  readonly phaseId: string | null;
-  readonly budget: TaskRecord['budget'];
   private loggerInstance: TaskContext['logger'] | null = null;
   private saveFn: TaskContext['saveCheckpoint'] | null = null;
   private heartbeatFn: TaskContext['heartbeat'] | null = null;
@@ -159,15 +152,34 @@ class RunContext implements TaskContext {
   constructor(
     private readonly run: RunningTask,
     readonly checkpoint: Checkpoint | null,
-  ) {
-    const t = run.task;
-    this.taskId = t.id;
-    this.type = t.type;
-    this.attempt = t.attempt;
-    this.recoveries = t.recoveries;
-    this.runId = t.runId;
-    this.phaseId = t.phaseId;
-    this.budget = t.budget;
+  ) {}
+
+  get taskId(): string {
+    return this.run.task.id;
+  }
+
+  get type(): string {
+    return this.run.task.type;
+  }
+
+  get attempt(): number {
+    return this.run.task.attempt;
+  }
+
+  get recoveries(): number {
+    return this.run.task.recoveries;
+  }
+
+  get runId(): string | null {
+    return this.run.task.runId;
+  }
+
+  get phaseId(): string | null {
+    return this.run.task.phaseId;
+  }
+
+  get budget(): TaskRecord['budget'] {
+    return this.run.task.budget;
   }
 
   get signal(): AbortSignal {
@@ -256,7 +268,7 @@ async function settleSuccess(run: RunningTask, result: JsonValue): Promise<void>
   await engine.settler.settle({
     outcome: { taskId: task.id, leaseId: run.leaseId, state: 'completed', result, durationMs },
     deleteCheckpoint: run.hasCheckpoint && !engine.options.keepCheckpointAfterCompletion,
-    events: [engine.events.make('task.completed', { ...taskFields(task, engine.workerId), data: { durationMs, attempt: task.attempt } })],
+    events: [engine.events.make('task.completed', { taskId: task.id, runId: task.runId, phaseId: task.phaseId, data: { durationMs, attempt: task.attempt } })],
   });
 }
 
