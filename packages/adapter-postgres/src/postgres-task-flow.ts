@@ -9,7 +9,11 @@ import type { PostgresQueue } from './postgres-queue.js';
 import { OUTCOME_SET, appliedPerOutcome, stateIs, type PostgresTaskStore } from './postgres-task-store.js';
 import { toTask } from './rows.js';
 
-export const finishAndSettleSql = (channel: string) => `
+/**
+ * finish + settle for one batch. The release and checkpoint parts are only in the statement when
+ * the batch needs them (the common batch is all acks): four variants, each prepared once.
+ */
+export const finishAndSettleSql = (channel: string, parts: { release: boolean; checkpoints: boolean }) => `
   WITH o AS (
     SELECT * FROM json_to_recordset($1::json) AS o(
       task_id text, lease_id text, state text, result jsonb, error jsonb, duration_ms float8,
@@ -33,21 +37,29 @@ export const finishAndSettleSql = (channel: string) => `
     -- A delivery kept in the deliveries table (its id was enqueued before the task row existed).
     DELETE FROM :SCHEMA:.deliveries d USING done
     WHERE d.task_id = ANY($2::text[]) AND d.task_id = done.task_id AND d.lease_id = done.lease_id AND done.queue = 'ack'
-  ), other_release AS (
+  )${
+    parts.release
+      ? `, other_release AS (
     UPDATE :SCHEMA:.deliveries d
     SET lease_id = NULL, lease_expires_at = NULL, ready_at = statement_timestamp() + done.release_ms * interval '1 millisecond'
     FROM done
     WHERE d.task_id = ANY($2::text[]) AND d.task_id = done.task_id AND d.lease_id = done.lease_id AND done.queue = 'release'
-  ), dropped AS (
-    DELETE FROM :SCHEMA:.checkpoints c USING done
-    WHERE c.task_id = ANY($2::text[]) AND c.task_id = done.task_id AND done.drop_checkpoint
   ), announced AS (
     SELECT pg_notify('${channel}', '') FROM done WHERE queue = 'release' LIMIT 1
-  )
-  SELECT task_id, lease_id, (SELECT count(*) FROM announced) AS announced FROM done`;
+  )`
+      : ''
+  }${
+    parts.checkpoints
+      ? `, dropped AS (
+    DELETE FROM :SCHEMA:.checkpoints c USING done
+    WHERE c.task_id = ANY($2::text[]) AND c.task_id = done.task_id AND done.drop_checkpoint
+  )`
+      : ''
+  }
+  SELECT task_id, lease_id${parts.release ? ', (SELECT count(*) FROM announced) AS announced' : ''} FROM done`;
 
 export class PostgresTaskFlow implements TaskFlow {
-  private readonly settle: Statement;
+  private readonly settle: Statement[];
 
   constructor(
     private readonly db: Db,
@@ -55,7 +67,9 @@ export class PostgresTaskFlow implements TaskFlow {
     private readonly queue: PostgresQueue,
     private readonly notifier: Notifier,
   ) {
-    this.settle = db.statement('flow.finishAndSettle', finishAndSettleSql(db.names.channel));
+    this.settle = [0, 1, 2, 3].map((bits) =>
+      db.statement('flow.finishAndSettle', finishAndSettleSql(db.names.channel, { release: (bits & 1) !== 0, checkpoints: (bits & 2) !== 0 })),
+    );
   }
 
   createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], options?: WriteOptions): Promise<CreateResult[]> {
@@ -88,8 +102,10 @@ export class PostgresTaskFlow implements TaskFlow {
       })),
     );
     const outcomes = items.map((i) => i.outcome);
-    const rows = await this.db.run(this.settle, [payload, outcomes.map((o) => o.taskId)]);
-    if (items.some((i) => i.queue === 'release')) this.notifier.wake();
+    const release = items.some((i) => i.queue === 'release');
+    const checkpoints = items.some((i) => i.deleteCheckpoint === true);
+    const rows = await this.db.run(this.settle[(release ? 1 : 0) | (checkpoints ? 2 : 0)]!, [payload, outcomes.map((o) => o.taskId)]);
+    if (release) this.notifier.wake();
     return appliedPerOutcome(outcomes, rows);
   }
 }

@@ -120,8 +120,10 @@ describe.skipIf(!reachable)(`query plans over ${ROWS} rows ${skipReason}`, () =>
     for (const plan of await explain(withSchema(TIMER_SQL.nextDueIn, names), '', '')) assertIndexed(plan, 'timers.nextDueIn');
     const outcomes = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ task_id: `t${4 * i + 1}`, lease_id: `lease-${4 * i + 1}`, state: 'completed', queue: 'ack', release_ms: 0, drop_checkpoint: false })));
     const ids = `ARRAY[${Array.from({ length: 50 }, (_, i) => `'t${4 * i + 1}'`).join(',')}]`;
-    for (const plan of await explain(withSchema(finishAndSettleSql(names.channel), names), 'json, text[]', `'${outcomes}', ${ids}`)) {
-      assertIndexed(plan, 'finishAndSettle');
+    for (const parts of [{ release: false, checkpoints: false }, { release: true, checkpoints: true }]) {
+      for (const plan of await explain(withSchema(finishAndSettleSql(names.channel, parts), names), 'json, text[]', `'${outcomes}', ${ids}`)) {
+        assertIndexed(plan, 'finishAndSettle');
+      }
     }
   }
 
