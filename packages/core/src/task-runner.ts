@@ -72,9 +72,15 @@ export class RunningTask {
     }, ms);
   }
 
+  /** Called once the handler is done with the task (before its outcome is written). */
+  onHandlerDone: (() => void) | null = null;
+
   cleanup(): void {
     if (this.budgetTimer) this.engine.clock.clearTimeout(this.budgetTimer);
     this.checkpointer?.close();
+    const done = this.onHandlerDone;
+    this.onHandlerDone = null;
+    done?.();
   }
 }
 

@@ -155,7 +155,8 @@ export class WorkerPool {
     const { flow, options, logger } = this.engine;
     let failures = 0;
     while (this.running) {
-      const free = this.slots - this.inflight.size;
+      // Running handlers stay within the slots; outcomes still being written add at most as many again.
+      const free = Math.min(this.slots - this.inflight.size, 2 * this.slots - this.settling.size);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = null;
@@ -189,6 +190,12 @@ export class WorkerPool {
         const run = new RunningTask(this.engine, r.task, d.leaseId);
         this.inflight.set(r.taskId, run);
         started.push(events.make('task.started', { taskId: r.taskId, runId: r.task.runId, phaseId: r.task.phaseId, data: { attempt: r.task.attempt, recoveries: r.task.recoveries } }));
+        // The slot frees when the handler is done, not when its outcome is written: the next
+        // claim overlaps the previous batch's settle instead of waiting a round trip for it.
+        run.onHandlerDone = () => {
+          this.inflight.delete(r.taskId);
+          this.slotWaiter?.();
+        };
         const p = runTask(run).finally(() => {
           this.inflight.delete(r.taskId);
           this.settling.delete(p);
