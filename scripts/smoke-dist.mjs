@@ -2,6 +2,7 @@
 // Loads every built package the way a user's app would (ESM import and CommonJS require,
 // through node_modules) and checks its main export is there: catches a broken tsup build,
 // a missing file in "exports", or an ESM/CJS mismatch that source-level tests cannot see.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -31,5 +32,15 @@ for (const [name, symbol] of Object.entries(expected)) {
     }
   }
 }
+// The public API carries no `any`: look for it in the emitted declarations, comments stripped.
+for (const name of Object.keys(expected)) {
+  const dts = readFileSync(require.resolve(name).replace(/index\.cjs$/, 'index.d.ts'), 'utf8');
+  const code = dts.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  const hits = code.split('\n').filter((line) => /\bany\b/.test(line));
+  if (hits.length > 0) {
+    failed++;
+    process.stderr.write(`${name}: \`any\` in the public types:\n  ${hits.slice(0, 5).join('\n  ')}\n`);
+  }
+}
 if (failed) process.exit(1);
-process.stdout.write(`dist smoke: ${Object.keys(expected).length} packages load via import and require\n`);
+process.stdout.write(`dist smoke: ${Object.keys(expected).length} packages load via import and require; no any in their types\n`);
