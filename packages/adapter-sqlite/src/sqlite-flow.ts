@@ -1,7 +1,7 @@
 // TaskFlow on SQLite: each fused operation is the stores' own statements inside one BEGIN
 // IMMEDIATE transaction, so one lock round and one commit (one fsync under FULL) per batch
 // instead of two or three, and no window between the writes; outcomes commit with their events.
-import type { ClaimOptions, ClaimedStart, CreateResult, LeaseRef, NewEvent, NewTask, SettleItem, TaskFlow } from '@baton/core';
+import type { ClaimOptions, ClaimedStart, CreateResult, LeaseRef, NewEvent, NewTask, SettleItem, TaskFlow, WriteOptions } from '@baton/core';
 import type { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
 import type { SqliteEventLog } from './sqlite-event-log.js';
 import type { SqliteContext } from './sqlite-context.js';
@@ -12,7 +12,9 @@ import type { SqliteTaskStore } from './sqlite-task-store.js';
 export class SqliteFlow implements TaskFlow {
   /** An outcome and its audit events commit together. */
   readonly appendsEvents = true;
-  private readonly createEnqueueTx: SqliteTransaction<(tasks: NewTask[], delaysMs: readonly (number | undefined)[]) => { created: CreateResult[]; readyNow: number }>;
+  private readonly createEnqueueTx: SqliteTransaction<
+    (tasks: NewTask[], delaysMs: readonly (number | undefined)[], audit: readonly (NewEvent | undefined)[] | undefined) => { created: CreateResult[]; readyNow: number }
+  >;
   private readonly claimStartTx: SqliteTransaction<(limit: number, leaseMs: number, workerId: string) => ClaimedStart[]>;
   private readonly settleTx: SqliteTransaction<(items: SettleItem[]) => { applied: boolean[]; released: boolean }>;
 
@@ -23,13 +25,18 @@ export class SqliteFlow implements TaskFlow {
     checkpoints: SqliteCheckpointStore,
     events: SqliteEventLog,
   ) {
-    this.createEnqueueTx = transaction(ctx.db, (newTasks: NewTask[], delaysMs: readonly (number | undefined)[]) => {
+    this.createEnqueueTx = transaction(ctx.db, (newTasks: NewTask[], delaysMs: readonly (number | undefined)[], audit: readonly (NewEvent | undefined)[] | undefined) => {
       const created = tasks.createTx(newTasks);
       const items = [];
+      const logged: NewEvent[] = [];
       for (let i = 0; i < created.length; i++) {
         const c = created[i]!;
-        if (!c.duplicate) items.push({ taskId: c.id, delayMs: delaysMs[i] ?? 0 });
+        if (c.duplicate) continue;
+        items.push({ taskId: c.id, delayMs: delaysMs[i] ?? 0 });
+        const e = audit?.[i];
+        if (e) logged.push(e);
       }
+      if (logged.length > 0) events.appendTx(logged);
       return { created, readyNow: items.length > 0 ? queue.enqueueTx(items) : 0 };
     });
     this.claimStartTx = transaction(ctx.db, (limit: number, leaseMs: number, workerId: string) => {
@@ -60,12 +67,17 @@ export class SqliteFlow implements TaskFlow {
     });
   }
 
-  async createAndEnqueue(newTasks: NewTask[], delaysMs: readonly (number | undefined)[]): Promise<CreateResult[]> {
+  async createAndEnqueue(
+    newTasks: NewTask[],
+    delaysMs: readonly (number | undefined)[],
+    _options?: WriteOptions,
+    audit?: readonly (NewEvent | undefined)[],
+  ): Promise<CreateResult[]> {
     this.ctx.assertOpen();
     if (newTasks.length === 0) return [];
     let out: { created: CreateResult[]; readyNow: number };
     try {
-      out = this.createEnqueueTx.immediate(newTasks, delaysMs);
+      out = this.createEnqueueTx.immediate(newTasks, delaysMs, audit);
     } catch (err) {
       throw this.ctx.error('flow.createAndEnqueue', err);
     }

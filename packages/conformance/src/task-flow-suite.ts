@@ -105,5 +105,19 @@ export function taskFlowSuite(h: Harness): void {
       const logged = (await b.events.query({ taskId: t.id })).map((e) => e.id);
       expect(logged).toEqual(flow.appendsEvents ? [`ok-${t.id}`] : []);
     });
+
+    it('createAndEnqueue appends the events of created tasks (never of duplicates) exactly when the flow declares appendsEvents', async () => {
+      const b = h.backend();
+      const flow = flowOf(b);
+      const first = newTask();
+      await flow.createAndEnqueue([first], [undefined]);
+      const fresh = newTask();
+      const dup = newTask({ idempotencyKey: first.idempotencyKey });
+      const event = (taskId: string) => ({ id: `enq-${taskId}`, type: 'task.enqueued' as const, at: Date.now(), runId: null, phaseId: null, taskId, workerId: null, data: {} });
+      const created = await flow.createAndEnqueue([fresh, dup], [undefined, undefined], undefined, [event(fresh.id), event(dup.id)]);
+      expect(created.map((c) => c.duplicate)).toEqual([false, true]);
+      const logged = (await b.events.query({ type: 'task.enqueued' })).map((e) => e.id);
+      expect(logged).toEqual(flow.appendsEvents ? [`enq-${fresh.id}`] : []);
+    });
   });
 }

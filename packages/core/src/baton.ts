@@ -159,17 +159,17 @@ export class Baton {
     }
     if (tasks.length === 0) return [];
     const write = options.transaction === undefined ? undefined : { transaction: options.transaction };
-    const created = await this.engine.flow.createAndEnqueue(tasks, delays, write);
-    const events = [];
-    for (let i = 0; i < created.length; i++) {
-      const c = created[i]!;
-      if (c.duplicate) continue;
-      const t = tasks[i]!;
-      events.push(this.events.make('task.enqueued', { taskId: c.id, runId: t.runId, phaseId: t.phaseId, workerId: null, data: { type: t.type, ...(delays[i] ? { delayMs: delays[i]! } : {}) } }));
-    }
-    if (events.length > 0) {
-      if (write) await this.events.appendNow(events, write);
-      else this.events.publish(events);
+    const events = tasks.map((t, i) =>
+      this.events.make('task.enqueued', { taskId: t.id, runId: t.runId, phaseId: t.phaseId, workerId: null, data: { type: t.type, ...(delays[i] ? { delayMs: delays[i]! } : {}) } }),
+    );
+    const flow = this.engine.flow;
+    const created = await flow.createAndEnqueue(tasks, delays, write, flow.appendsEvents ? events : undefined);
+    // A duplicate returns another task's id: only tasks created now get an event.
+    const fresh = events.filter((_, i) => !created[i]!.duplicate);
+    if (fresh.length > 0) {
+      if (flow.appendsEvents) this.events.notifyAll(fresh);
+      else if (write) await this.events.appendNow(fresh, write);
+      else this.events.publish(fresh);
     }
     return created.map((c, i) => ({ taskId: c.id, duplicate: c.duplicate, key: tasks[i]!.idempotencyKey }));
   }

@@ -28,12 +28,20 @@ export interface SettleItem {
  */
 export interface TaskFlow {
   /**
-   * True when finishAndSettle also appends each applied item's `events` in the same step (the
-   * backend owns the EventLog too): an outcome and its audit record then land together.
+   * True when finishAndSettle and createAndEnqueue also append the given events in the same step
+   * (the backend owns the EventLog too): a write and its audit record then land together.
    */
   readonly appendsEvents?: boolean;
-  /** tasks.create, then queue.enqueue of the tasks it created (not duplicates), as one step; `delaysMs[i]` delays task i. */
-  createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], options?: WriteOptions): Promise<CreateResult[]>;
+  /**
+   * tasks.create, then queue.enqueue of the tasks it created (not duplicates), as one step; `delaysMs[i]`
+   * delays task i. With `appendsEvents`, `events[i]` (when given) is appended iff task i was created.
+   */
+  createAndEnqueue(
+    tasks: NewTask[],
+    delaysMs: readonly (number | undefined)[],
+    options?: WriteOptions,
+    events?: readonly (NewEvent | undefined)[],
+  ): Promise<CreateResult[]>;
   /** queue.claim (waiting as claim does), then tasks.start of each delivery claimed under its leaseId. */
   claimAndStart(options: ClaimOptions, workerId: string): Promise<ClaimedStart[]>;
   /** tasks.finish, then for each applied outcome its queue action and checkpoint delete. Returns per item whether it was applied. */
