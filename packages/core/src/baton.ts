@@ -89,7 +89,7 @@ export class Baton {
       this.events.emit(name, { data: { taskType: type } });
     });
     const flow: TaskFlow = options.backend.flow ?? composeFlow(options.backend, logger);
-    const settler = new Settler(flow, this.events, clock, logger);
+    const settler = new Settler(flow, this.events, clock, logger, (n) => this.engine.tasksFinished(n));
     this.timers = new TimerService({
       ports: options.backend,
       clock,
@@ -120,6 +120,7 @@ export class Baton {
       checkpoints: this.checkpoints,
       settler,
       wakeTimers: () => this.timers.wake(),
+      tasksFinished: (n) => this.supervisor.tasksFinished(n),
     };
     this.pool = new WorkerPool(this.engine);
     this.supervisor = new Supervisor(this.engine);

@@ -30,6 +30,8 @@ export interface EngineContext {
   readonly settler: Settler;
   /** Wakes the local timer loop after a timer was scheduled. */
   readonly wakeTimers: () => void;
+  /** Counts finished tasks so retention runs as often as throughput needs, not only on its timer. */
+  readonly tasksFinished: (n: number) => void;
 }
 
 const MAX_MESSAGE = 2_000;

@@ -53,7 +53,7 @@ export interface RetentionOptions {
   cancelled?: Partial<RetentionRule>;
   /** @default { maxAgeMs: 7 days, maxCount: 100_000 } */
   events?: Partial<RetentionRule>;
-  /** How often retention runs. @default 60_000 */
+  /** How often retention runs (a pass also repeats while it finds full batches). @default 5_000 */
   intervalMs?: number;
 }
 
@@ -179,7 +179,7 @@ export function compileOptions(options: BatonOptions): CompiledOptions {
       dead: rule('retention.dead', r.dead, { maxAgeMs: 7 * DAY, maxCount: 100_000 }),
       cancelled: rule('retention.cancelled', r.cancelled, { maxAgeMs: DAY, maxCount: 10_000 }),
       events: rule('retention.events', r.events, { maxAgeMs: 7 * DAY, maxCount: 100_000 }),
-      intervalMs: int('retention.intervalMs', r.intervalMs, 60_000, 10),
+      intervalMs: int('retention.intervalMs', r.intervalMs, 5_000, 10),
     }),
     breakerThreshold: int('breaker.failureThreshold', b.failureThreshold, 5, 1),
     breakerCooldownMs: int('breaker.cooldownMs', b.cooldownMs, 30_000, 0),

@@ -38,6 +38,7 @@ export class Settler {
     private readonly events: EventPublisher,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly onFinished: (n: number) => void = () => undefined,
   ) {}
 
   /** Resolves with whether the outcome was applied (false: the lease had moved on). */
@@ -92,6 +93,7 @@ export class Settler {
           await sleep(this.clock, Math.min(5_000, 50 * 2 ** Math.min(failures, 7)));
         }
       }
+      this.onFinished(batch.length);
       batch.forEach((e, i) => {
         const ok = applied?.[i] ?? false;
         if (ok) {

@@ -8,9 +8,15 @@ import { TERMINAL_STATES } from './ports/task-store.js';
 const RECLAIM_BATCH = 500;
 const RECONCILE_BATCH = 500;
 const PURGE_BATCH = 5_000;
+/** A task writes about three events, so events are purged in larger batches. */
+const EVENT_PURGE_BATCH = 20_000;
+/** One retention pass stops after this long; the next pass continues. */
+const PURGE_BUDGET_MS = 2_000;
 
 export class Supervisor {
   private running = false;
+  private finishedSincePurge = 0;
+  private purging: Promise<number> | null = null;
   private readonly timers: TimerHandle[] = [];
   private readonly busy = new Set<Promise<unknown>>();
 
@@ -23,6 +29,19 @@ export class Supervisor {
     this.every(Math.max(50, Math.min(Math.floor(options.stallTimeoutMs / 5), 5_000)), () => this.reclaim());
     this.every(Math.max(1_000, Math.floor(options.reconcileAfterMs / 2)), () => this.reconcile());
     this.every(options.retention.intervalMs, () => this.purge());
+  }
+
+  /** Runs retention early once enough tasks finished since the last pass (high throughput). */
+  tasksFinished(n: number): void {
+    this.finishedSincePurge += n;
+    if (!this.running || this.purging || this.finishedSincePurge < PURGE_BATCH) return;
+    const p = this.purge()
+      .catch((err: unknown) => {
+        this.engine.logger.warn({ err }, 'retention pass failed; will retry');
+        return 0;
+      })
+      .finally(() => this.busy.delete(p));
+    this.busy.add(p);
   }
 
   async stop(): Promise<void> {
@@ -66,16 +85,38 @@ export class Supervisor {
     return idle.length;
   }
 
-  /** Applies retention; returns how many tasks and events were removed. */
-  async purge(): Promise<number> {
-    const { ports, options } = this.engine;
+  /**
+   * Applies retention; returns how many tasks and events were removed. Keeps purging while
+   * batches come back full (within a time budget), so retention keeps up with the throughput.
+   */
+  purge(): Promise<number> {
+    // One pass at a time: the timer and the throughput trigger share it.
+    this.purging ??= this.purgePass().finally(() => {
+      this.purging = null;
+    });
+    return this.purging;
+  }
+
+  private async purgePass(): Promise<number> {
+    this.finishedSincePurge = 0;
+    const { ports, options, clock } = this.engine;
+    const deadline = clock.now() + PURGE_BUDGET_MS;
+    // Each target is purged until a batch comes back short or the pass's time budget is spent.
+    const drain = async (batch: number, op: (limit: number) => Promise<number>): Promise<number> => {
+      let total = 0;
+      for (;;) {
+        const n = await op(batch);
+        total += n;
+        if (n < batch || clock.now() >= deadline) return total;
+      }
+    };
     let removed = 0;
     for (const state of TERMINAL_STATES) {
       const rule = options.retention[state];
-      removed += await ports.tasks.purge({ state, olderThanMs: rule.maxAgeMs, keepLatest: rule.maxCount, limit: PURGE_BATCH });
+      removed += await drain(PURGE_BATCH, (limit) => ports.tasks.purge({ state, olderThanMs: rule.maxAgeMs, keepLatest: rule.maxCount, limit }));
     }
     const ev = options.retention.events;
-    removed += await ports.events.purge({ olderThanMs: ev.maxAgeMs, keepLatest: ev.maxCount, limit: PURGE_BATCH });
+    removed += await drain(EVENT_PURGE_BATCH, (limit) => ports.events.purge({ olderThanMs: ev.maxAgeMs, keepLatest: ev.maxCount, limit }));
     return removed;
   }
 
