@@ -476,6 +476,23 @@ describe('worker pool', () => {
   });
 });
 
+describe('retention', () => {
+  it('keeps at most maxCount completed tasks and maxCount events, draining more than one batch per pass', async () => {
+    const h = track(harness({ retention: { completed: { maxCount: 5 }, events: { maxCount: 12 } }, worker: { concurrency: 8 } }));
+    h.baton.register('noop', async () => null);
+    await h.baton.start();
+    const ids = (await h.baton.enqueueMany(Array.from({ length: 30 }, (_, i) => ({ type: 'noop', input: { i } })))).map((r) => r.taskId);
+    await h.until(async () => (await h.backend.tasks.list({ states: ['completed'], limit: 1000 })).length === 30, 'all completed');
+    await h.baton.queryEvents({}); // flushes buffered events
+    expect(await h.baton.supervisor.purge()).toBeGreaterThan(0);
+    const left = await h.backend.tasks.list({ states: ['completed'], limit: 1000 });
+    expect(left).toHaveLength(5);
+    expect(new Set(left.map((t) => t.id)).size).toBe(5);
+    expect(ids).toEqual(expect.arrayContaining(left.map((t) => t.id)));
+    expect(await h.backend.events.query({ limit: 1000 })).toHaveLength(12);
+  });
+});
+
 describe('options', () => {
   it('rejects bad options with ConfigError naming the field', () => {
     const backend = memoryBackend();
