@@ -7,7 +7,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { runConformanceSuite } from '@baton/conformance';
+import { runConformanceSuite, runProcessSuite } from '@baton/conformance';
+import { fileURLToPath } from 'node:url';
+import { makeBackend } from './process-backend.js';
 import { productionBackend } from '../src/preset.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -67,6 +69,14 @@ describe.skipIf(!up)('production preset (Redis queue + heartbeats, Postgres stor
       const n = names.get(backend);
       if (n) await cleanup(n, n);
     },
+  });
+
+  runProcessSuite({
+    name: 'production',
+    backendModule: fileURLToPath(new URL('./process-backend.ts', import.meta.url)),
+    namespace: name,
+    create: makeBackend,
+    destroy: (ns) => cleanup(ns, ns),
   });
 
   it('runs the example: two worker processes complete every report and stop gracefully', async () => {

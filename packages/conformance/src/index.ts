@@ -16,6 +16,8 @@ import { taskFlowSuite } from './task-flow-suite.js';
 import { timerStoreSuite } from './timer-store-suite.js';
 
 export type { ConformanceTarget } from './harness.js';
+export { runProcessSuite } from './process-suite.js';
+export type { ProcessTarget } from './process-suite.js';
 
 /** Registers the suite's describe/it blocks for `target` in the calling test file. */
 export function runConformanceSuite(target: ConformanceTarget): void {
