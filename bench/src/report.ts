@@ -25,7 +25,7 @@ const PAIRS: [string, string][] = [
 
 function num(v: number, unit: string): string {
   if (!Number.isFinite(v)) return '–';
-  if (unit === 'jobs/s' || unit === 'tasks' || unit === 'unique' || unit === 'from checkpoint') return Math.round(v).toLocaleString('en-US');
+  if (unit === 'jobs/s' || unit === 'tasks' || unit === 'unique' || unit === 'from checkpoint' || unit.includes('rows')) return Math.round(v).toLocaleString('en-US');
   if (unit.startsWith('%')) return `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
   if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
   if (Math.abs(v) >= 10) return v.toFixed(1);

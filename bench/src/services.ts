@@ -78,6 +78,31 @@ export async function redisBytes(prefix: string): Promise<number> {
   });
 }
 
+/** Keys under a prefix (SCAN, bounded). */
+export async function redisKeyCount(pattern: string): Promise<number> {
+  return withRedis(async (r) => {
+    let n = 0;
+    await scanKeys(r, pattern, async (keys) => {
+      n += keys.length;
+    });
+    return n;
+  });
+}
+
+/** Live rows in every table of a schema (exact counts): what retention bounds, unlike on-disk size, which also holds dead tuples until autovacuum. */
+export async function pgSchemaRows(schema: string): Promise<number> {
+  return withPg(async (c) => {
+    const { rows } = await c.query<{ name: string }>(`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind = 'r'`, [schema]);
+    let total = 0;
+    for (const t of rows) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(t.name)) continue;
+      const r = await c.query<{ n: string }>(`select count(*)::text as n from ${quoteIdent(schema)}.${quoteIdent(t.name)}`);
+      total += Number(r.rows[0]?.n ?? 0);
+    }
+    return total;
+  });
+}
+
 export async function deleteRedisKeys(prefix: string): Promise<void> {
   await withRedis(async (r) => {
     await scanKeys(r, `${prefix}*`, async (keys) => {

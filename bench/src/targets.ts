@@ -78,10 +78,12 @@ export function checkTargets(rows: Row[], config: BenchConfig): TargetResult[] {
     if (!row || (row.status !== 'ok' && row.status !== 'timeout')) continue;
     const rss = row.agg['rss growth']?.median;
     const be = row.agg['backend growth']?.median;
+    const rec = row.agg['records growth']?.median;
     const flat = (v: number | undefined) => v === undefined || !Number.isFinite(v) || v <= 10;
+    const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${fmt(v, 1)} %`);
     out.push({
-      target: `Memory plateaus on ${id} (≤ 10 % growth over the second half)`,
-      measured: `RSS ${rss === undefined ? '?' : fmt(rss, 1)} %, backend ${be === undefined || !Number.isFinite(be) ? 'n/a' : `${fmt(be, 1)} %`} over ${fmt(row.agg.processed?.median ?? 0)} tasks`,
+      target: `Memory plateaus on ${id} (RSS and backend size grow ≤ 10 % over the second half)`,
+      measured: `RSS ${pct(rss)}, backend size ${pct(be)}${rec === undefined ? '' : `, live records ${pct(rec)}`} over ${fmt(row.agg.processed?.median ?? 0)} tasks`,
       state: row.status === 'ok' && flat(rss) && flat(be) ? 'met' : 'missed',
     });
   }

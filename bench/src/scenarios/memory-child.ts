@@ -39,7 +39,8 @@ async function sample(): Promise<void> {
   gc?.();
   const mem = process.memoryUsage();
   const bytes = await withDeadline(inst.backendBytes(), 30_000, 'backend size').catch(() => null);
-  tell({ sample: { processed, seconds: (now() - t0) / 1000, rss: mem.rss, heap: mem.heapUsed, backend: bytes } });
+  const records = await withDeadline(inst.backendRecords(), 30_000, 'backend records').catch(() => null);
+  tell({ sample: { processed, seconds: (now() - t0) / 1000, rss: mem.rss, heap: mem.heapUsed, backend: bytes, records } });
 }
 
 await sample();

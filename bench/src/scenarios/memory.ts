@@ -11,6 +11,7 @@ export interface MemorySample {
   rss: number;
   heap: number;
   backend: number | null;
+  records: number | null;
 }
 
 const MB = 1024 * 1024;
@@ -29,6 +30,8 @@ export const MEMORY: Scenario = {
     { key: 'rss growth', unit: '% 2nd half', better: 'lower', compare: false },
     { key: 'backend', unit: 'MB', better: 'lower' },
     { key: 'backend growth', unit: '% 2nd half', better: 'lower', compare: false },
+    { key: 'records', unit: 'live rows / keys', better: 'lower' },
+    { key: 'records growth', unit: '% 2nd half', better: 'lower', compare: false },
   ],
   runs: () => 1,
   warmup: false,
@@ -60,6 +63,7 @@ export const MEMORY: Scenario = {
         rss: last.rss / MB,
         'rss growth': growth(mid.rss, last.rss),
         ...(last.backend === null ? {} : { backend: last.backend / MB, 'backend growth': growth(mid.backend, last.backend) }),
+        ...(last.records === null || last.records === undefined ? {} : { records: last.records, 'records growth': growth(mid.records, last.records) }),
       },
       timedOut: !finished,
       notes: finished ? [] : [`${last.processed}/${config.memoryTasks} processed within ${config.memoryTimeoutMs / 1000} s`],

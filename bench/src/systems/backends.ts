@@ -12,10 +12,12 @@ import {
   fileBytes,
   natsBytes,
   pgSchemaBytes,
+  pgSchemaRows,
   probeNats,
   probePostgres,
   probeRedis,
   redisBytes,
+  redisKeyCount,
   removeFiles,
   sqliteFile,
 } from '../services.js';
@@ -46,6 +48,7 @@ export interface BackendRecipe {
   probeServer(): Promise<string | null>;
   make(factories: Record<string, Factory>, ns: string, options: MakeOptions): Backend;
   bytes(ns: string): Promise<number | null>;
+  records(ns: string): Promise<number | null>;
   destroy(ns: string, factories: Record<string, Factory>): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ export const RECIPES: BackendRecipe[] = [
     probeServer: none,
     make: (f) => f.memoryBackend!(),
     bytes: none,
+    records: none,
     destroy: async () => undefined,
   },
   {
@@ -80,6 +84,7 @@ export const RECIPES: BackendRecipe[] = [
     probeServer: none,
     make: (f, ns) => f.sqliteBackend!({ file: sqliteFile(ns) }),
     bytes: (ns) => fileBytes(sqliteFile(ns)),
+    records: none,
     destroy: (ns) => removeFiles(sqliteFile(ns)),
   },
   {
@@ -91,6 +96,7 @@ export const RECIPES: BackendRecipe[] = [
     probeServer: probeRedis,
     make: (f, ns) => f.redisBackend!(REDIS_URL, { prefix: ns }),
     bytes: (ns) => redisBytes(redisPattern(ns)),
+    records: (ns) => redisKeyCount(redisPattern(ns)),
     destroy: (ns) => deleteRedisKeys(redisPattern(ns)),
   },
   {
@@ -102,6 +108,7 @@ export const RECIPES: BackendRecipe[] = [
     probeServer: probePostgres,
     make: (f, ns) => f.postgresBackend!(DATABASE_URL, { schema: ns }),
     bytes: (ns) => pgSchemaBytes(ns),
+    records: (ns) => pgSchemaRows(ns),
     destroy: (ns) => dropSchema(ns),
   },
   {
@@ -113,6 +120,7 @@ export const RECIPES: BackendRecipe[] = [
     probeServer: async () => (await probeRedis()) ?? (await probePostgres()),
     make: (f, ns) => production(f.redisBackend!(REDIS_URL, { prefix: ns }), f.postgresBackend!(DATABASE_URL, { schema: ns })),
     bytes: async (ns) => (await redisBytes(redisPattern(ns))) + (await pgSchemaBytes(ns)),
+    records: async (ns) => (await redisKeyCount(redisPattern(ns))) + (await pgSchemaRows(ns)),
     destroy: async (ns) => {
       await deleteRedisKeys(redisPattern(ns));
       await dropSchema(ns);
@@ -127,6 +135,7 @@ export const RECIPES: BackendRecipe[] = [
     probeServer: probeNats,
     make: (f, ns, o) => f.natsBackend!(NATS_URL, { prefix: ns, ...(o.stallTimeoutMs ? { ackWaitMs: o.stallTimeoutMs } : {}) }),
     bytes: (ns) => natsBytes(ns),
+    records: none,
     destroy: async (ns, f) => {
       await f.destroyNatsResources!(NATS_URL, ns);
     },

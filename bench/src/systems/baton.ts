@@ -39,9 +39,9 @@ class BatonInstance implements Instance {
     await this.baton.stop({ deadlineMs: 5_000 });
   }
 
-  async backendBytes(): Promise<number | null> {
-    return null; // measured by the recipe with its own connection (see makeBatonSystem)
-  }
+  // Both measured by the recipe with its own connections (set in makeBatonSystem).
+  backendBytes = async (): Promise<number | null> => null;
+  backendRecords = async (): Promise<number | null> => null;
 
   async close(): Promise<void> {
     await this.baton.close({ deadlineMs: 5_000 });
@@ -84,6 +84,7 @@ function makeBatonSystem(recipe: BackendRecipe): System {
       await backend.tasks.counts();
       const inst = new BatonInstance(baton, backend);
       inst.backendBytes = () => recipe.bytes(ns);
+      inst.backendRecords = () => recipe.records(ns);
       return inst;
     },
     async destroy(ns: string) {

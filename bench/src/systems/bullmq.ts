@@ -4,7 +4,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Payload } from '../payload.js';
-import { deleteRedisKeys, newRedis, probeRedis, redisBytes } from '../services.js';
+import { deleteRedisKeys, newRedis, probeRedis, redisBytes, redisKeyCount } from '../services.js';
 import type { Instance, JobHandler, OpenOptions, ScenarioId, System } from './types.js';
 
 const QUEUE = 'bench';
@@ -69,6 +69,10 @@ class BullInstance implements Instance {
 
   backendBytes(): Promise<number | null> {
     return redisBytes(`${this.ns}:*`);
+  }
+
+  backendRecords(): Promise<number | null> {
+    return redisKeyCount(`${this.ns}:*`);
   }
 
   async close(): Promise<void> {

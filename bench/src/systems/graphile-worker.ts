@@ -5,7 +5,7 @@
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
 import type { Payload } from '../payload.js';
-import { DATABASE_URL, assertLoopback, dropSchema, pgSchemaBytes, probePostgres, quoteIdent, withPg } from '../services.js';
+import { DATABASE_URL, assertLoopback, dropSchema, pgSchemaBytes, pgSchemaRows, probePostgres, quoteIdent, withPg } from '../services.js';
 import type { Instance, JobHandler, OpenOptions, ScenarioId, System } from './types.js';
 
 const TASK = 'bench';
@@ -63,6 +63,10 @@ class GraphileInstance implements Instance {
 
   backendBytes(): Promise<number | null> {
     return pgSchemaBytes(this.ns);
+  }
+
+  backendRecords(): Promise<number | null> {
+    return pgSchemaRows(this.ns);
   }
 
   async close(): Promise<void> {

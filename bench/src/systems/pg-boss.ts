@@ -3,7 +3,7 @@
 // polling interval (0.5 s). send() for single jobs, insert() for batches. Everything else default.
 import PgBoss from 'pg-boss';
 import type { Payload } from '../payload.js';
-import { DATABASE_URL, assertLoopback, dropSchema, pgSchemaBytes, probePostgres, quoteIdent, withPg } from '../services.js';
+import { DATABASE_URL, assertLoopback, dropSchema, pgSchemaBytes, pgSchemaRows, probePostgres, quoteIdent, withPg } from '../services.js';
 import type { Instance, JobHandler, OpenOptions, ScenarioId, System } from './types.js';
 
 const QUEUE = 'bench';
@@ -51,6 +51,10 @@ class BossInstance implements Instance {
 
   backendBytes(): Promise<number | null> {
     return pgSchemaBytes(this.ns);
+  }
+
+  backendRecords(): Promise<number | null> {
+    return pgSchemaRows(this.ns);
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,8 @@ export interface Instance {
   stopWorker(): Promise<void>;
   /** Bytes the system holds on its server for this namespace, or null when not measurable. */
   backendBytes(): Promise<number | null>;
+  /** Records it holds (Postgres: live rows; Redis: keys), or null when not measured. */
+  backendRecords(): Promise<number | null>;
   /** Closes connections; leaves the data (destroy() removes it). */
   close(): Promise<void>;
 }
