@@ -1,7 +1,7 @@
 // TaskFlow on SQLite: each fused operation is the stores' own statements inside one BEGIN
 // IMMEDIATE transaction, so one lock round and one commit (one fsync under FULL) per batch
 // instead of two or three, and no window between the writes; outcomes commit with their events.
-import type { ClaimOptions, ClaimedStart, CreateResult, LeaseRef, NewEvent, NewTask, SettleItem, TaskFlow, WriteOptions } from '@baton/core';
+import { settledEffects, type ClaimOptions, type ClaimedStart, type CreateResult, type NewEvent, type NewTask, type SettleItem, type TaskFlow, type WriteOptions } from '@baton/core';
 import type { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
 import type { SqliteEventLog } from './sqlite-event-log.js';
 import type { SqliteContext } from './sqlite-context.js';
@@ -47,18 +47,7 @@ export class SqliteFlow implements TaskFlow {
     });
     this.settleTx = transaction(ctx.db, (items: SettleItem[]) => {
       const applied = tasks.finishTx(items.map((i) => i.outcome));
-      const acks: LeaseRef[] = [];
-      const releases: (LeaseRef & { delayMs?: number })[] = [];
-      const deletes: string[] = [];
-      const audit: NewEvent[] = [];
-      items.forEach((item, i) => {
-        if (!applied[i]) return;
-        if (item.events) audit.push(...item.events);
-        const ref = { taskId: item.outcome.taskId, leaseId: item.outcome.leaseId };
-        if (item.queue === 'ack') acks.push(ref);
-        else if (item.queue === 'release') releases.push({ ...ref, delayMs: item.releaseDelayMs ?? 0 });
-        if (item.deleteCheckpoint) deletes.push(ref.taskId);
-      });
+      const { acks, releases, deletes, events: audit } = settledEffects(items, applied);
       if (acks.length > 0) queue.ackTx(acks);
       if (releases.length > 0) queue.releaseTx(releases);
       if (deletes.length > 0) checkpoints.deleteTx(deletes);

@@ -180,7 +180,8 @@ export class Baton {
     const type = validateTaskType(spec.type);
     const limits = { maxBytes: this.options.maxPayloadBytes, maxDepth: this.options.maxPayloadDepth };
     const input = parseJson<JsonValue>(serializeJson(spec.input, `Input of task "${type}"`, limits));
-    const version = spec.version ?? this.registry.get(type)?.version ?? 'v1';
+    const reg = this.registry.get(type);
+    const version = spec.version ?? reg?.version ?? 'v1';
     const key = spec.key ?? generateKey(type, input, version);
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
       throw new ValidationError(`Idempotency key of task "${type}" must be a non-empty string of at most ${MAX_KEY_LENGTH} characters.`);
@@ -189,7 +190,6 @@ export class Baton {
     if (!Number.isFinite(delayMs) || delayMs < 0) throw new ValidationError(`delayMs of task "${type}" must be a finite number ≥ 0; got ${String(spec.delayMs)}.`);
     const keyTtlMs = spec.keyTtlMs ?? this.options.idempotencyKeyTtlMs;
     if (!Number.isInteger(keyTtlMs) || keyTtlMs < 1) throw new ValidationError(`keyTtlMs of task "${type}" must be an integer ≥ 1.`);
-    const reg = this.registry.get(type);
     const maxRetries = spec.maxRetries ?? reg?.retry?.maxRetries ?? this.engine.retry.maxRetries;
     if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new ValidationError(`maxRetries of task "${type}" must be an integer ≥ 0.`);
     return {

@@ -75,7 +75,7 @@ export type {
 } from './ports/task-store.js';
 export type { Queue, QueueItem, LeaseRef, Delivery, ClaimOptions, QueueDepth } from './ports/queue.js';
 export type { TaskFlow, ClaimedStart, SettleItem } from './ports/task-flow.js';
-export { composeFlow } from './task-flow.js';
+export { composeFlow, settledEffects } from './task-flow.js';
 export type { CheckpointStore, CheckpointBlob, StoredCheckpoint, CheckpointStats } from './ports/checkpoint-store.js';
 export type { TimerStore, TimerKind, NewTimer, TimerRecord, TimerFilter } from './ports/timer-store.js';
 export type { HeartbeatStore, Beat, StaleEntry } from './ports/heartbeat-store.js';

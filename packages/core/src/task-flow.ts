@@ -3,6 +3,7 @@
 import type { Logger } from './logger.js';
 import type { BackendPorts, WriteOptions } from './ports/backend.js';
 import type { ClaimOptions, LeaseRef } from './ports/queue.js';
+import type { NewEvent } from './ports/event-log.js';
 import type { ClaimedStart, SettleItem, TaskFlow } from './ports/task-flow.js';
 import type { CreateResult, NewTask } from './ports/task-store.js';
 
@@ -32,16 +33,7 @@ export function composeFlow(ports: BackendPorts, logger: Logger): TaskFlow {
 
     async finishAndSettle(items: SettleItem[]): Promise<boolean[]> {
       const applied = await ports.tasks.finish(items.map((i) => i.outcome));
-      const acks: LeaseRef[] = [];
-      const releases: (LeaseRef & { delayMs?: number })[] = [];
-      const deletes: string[] = [];
-      items.forEach((item, i) => {
-        if (!applied[i]) return;
-        const ref = { taskId: item.outcome.taskId, leaseId: item.outcome.leaseId };
-        if (item.queue === 'ack') acks.push(ref);
-        else if (item.queue === 'release') releases.push({ ...ref, delayMs: item.releaseDelayMs ?? 0 });
-        if (item.deleteCheckpoint) deletes.push(ref.taskId);
-      });
+      const { acks, releases, deletes } = settledEffects(items, applied);
       try {
         await Promise.all([
           acks.length > 0 ? ports.queue.ack(acks) : undefined,
@@ -56,4 +48,28 @@ export function composeFlow(ports: BackendPorts, logger: Logger): TaskFlow {
       return applied;
     },
   };
+}
+
+/**
+ * What follows from a batch of applied outcomes: deliveries to ack, deliveries to release (with
+ * their delay), checkpoints to delete and events to append. Shared by every flow that composes
+ * finish+settle from single statements, so they cannot drift apart.
+ */
+export function settledEffects(
+  items: readonly SettleItem[],
+  applied: readonly boolean[],
+): { acks: LeaseRef[]; releases: (LeaseRef & { delayMs: number })[]; deletes: string[]; events: NewEvent[] } {
+  const acks: LeaseRef[] = [];
+  const releases: (LeaseRef & { delayMs: number })[] = [];
+  const deletes: string[] = [];
+  const events: NewEvent[] = [];
+  items.forEach((item, i) => {
+    if (!applied[i]) return;
+    const ref = { taskId: item.outcome.taskId, leaseId: item.outcome.leaseId };
+    if (item.queue === 'ack') acks.push(ref);
+    else if (item.queue === 'release') releases.push({ ...ref, delayMs: item.releaseDelayMs ?? 0 });
+    if (item.deleteCheckpoint) deletes.push(ref.taskId);
+    if (item.events) events.push(...item.events);
+  });
+  return { acks, releases, deletes, events };
 }
