@@ -1,7 +1,7 @@
-// Finite reads of a stream through a short-lived ephemeral push consumer: one request, then
-// the server streams every matching message (or, for KV buckets, the last value per key) and
-// the reply subject's pending count says when the snapshot is complete. This is how list-style
-// port calls (scans) are paid for on JetStream, which has no secondary indexes.
+// Finite reads of a stream through a short-lived ephemeral push consumer: the server streams
+// every matching message (or, for KV buckets, the last value per key) up to the stream's last
+// sequence when the scan began. This is how list-style port calls (scans) are paid for on
+// JetStream, which has no secondary indexes.
 import { BackendUnavailableError } from '@baton/core';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { createInbox, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
@@ -63,30 +63,67 @@ interface ScanDeps {
   jsm: JetStreamManager;
 }
 
-export function scanStream(deps: ScanDeps, stream: string, options: ScanOptions): Promise<void> {
+/** Quiet this long mid-scan, the consumer is asked whether anything is left to deliver. */
+const PROBE_AFTER_MS = 200;
+
+/**
+ * Reads the matching messages with sequence up to the stream's last sequence at the call. Writes
+ * after that point are not part of the read: on a busy bucket a consumer that followed them would
+ * never end. A key rewritten mid-scan may be missing (its old value is gone, its new one is later
+ * than the snapshot); callers that act on an entry re-check it by revision anyway.
+ */
+export async function scanStream(deps: ScanDeps, stream: string, options: ScanOptions): Promise<void> {
   const { nc, jsm } = deps;
+  const lastSeq = (await jsm.streams.info(stream)).state.last_seq;
+  const start = options.start;
+  if (lastSeq === 0 || (start.policy === 'by_start_sequence' && start.seq > lastSeq)) return;
   const idleMs = options.idleTimeoutMs ?? 10_000;
   const inbox = createInbox();
   return new Promise<void>((resolve, reject) => {
     let finished = false;
     let consumerName: string | null = null;
-    let timer: NodeJS.Timeout | undefined;
+    let stallTimer: NodeJS.Timeout | undefined;
+    let probeTimer: NodeJS.Timeout | undefined;
+    let lastDeliverySeq = 0;
     const finish = (err?: unknown) => {
       if (finished) return;
       finished = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(stallTimer);
+      clearTimeout(probeTimer);
       sub.unsubscribe();
       if (consumerName) jsm.consumers.delete(stream, consumerName).catch(() => undefined);
       if (err === undefined) resolve();
       else reject(err);
     };
+    // Nothing pending and everything the consumer sent received: the read is complete. This ends
+    // a read whose last snapshot message was deleted before delivery (so no delivery says
+    // "0 pending" and none comes after the snapshot's last sequence).
+    const drained = (ci: { num_pending: number; delivered: { consumer_seq: number } }) => ci.num_pending === 0 && ci.delivered.consumer_seq <= lastDeliverySeq;
+    const probe = () => {
+      const name = consumerName;
+      if (finished || name === null) return;
+      jsm.consumers.info(stream, name).then(
+        (ci) => {
+          if (finished) return;
+          if (drained(ci)) finish();
+          else armProbe();
+        },
+        () => armProbe(),
+      );
+    };
+    const armProbe = () => {
+      clearTimeout(probeTimer);
+      probeTimer = setTimeout(probe, PROBE_AFTER_MS);
+      probeTimer.unref();
+    };
     const arm = () => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(
         () => finish(new BackendUnavailableError(`NATS: reading stream ${stream} stalled for ${idleMs} ms; the server may be restarting. Retry once it is back.`)),
         idleMs,
       );
-      timer.unref();
+      stallTimer.unref();
+      armProbe();
     };
     const sub = nc.subscribe(inbox, {
       callback: (err, m) => {
@@ -95,17 +132,19 @@ export function scanStream(deps: ScanDeps, stream: string, options: ScanOptions)
         if (!m.reply) return; // idle heartbeat or flow-control status: not data
         const info = parseAckReply(m.reply);
         if (!info) return;
+        // Deliveries come in stream order, so a later write means the snapshot is through.
+        if (info.streamSeq > lastSeq) return finish();
         arm();
+        lastDeliverySeq = Math.max(lastDeliverySeq, info.deliverySeq);
         let keepGoing: boolean;
         try {
           keepGoing = options.onMessage({ subject: m.subject, seq: info.streamSeq, time: info.timestampMs, data: m.data, headers: m.headers }) !== false;
         } catch (e) {
           return finish(e);
         }
-        if (!keepGoing || info.pending === 0) finish();
+        if (!keepGoing || info.pending === 0 || info.streamSeq === lastSeq) finish();
       },
     });
-    const start = options.start;
     const config = {
       deliver_subject: inbox,
       ack_policy: 'none' as const,
@@ -126,7 +165,7 @@ export function scanStream(deps: ScanDeps, stream: string, options: ScanOptions)
           jsm.consumers.delete(stream, ci.name).catch(() => undefined);
           return;
         }
-        if (ci.num_pending === 0) finish();
+        if (drained(ci)) finish();
       },
       (e: unknown) => finish(e),
     );

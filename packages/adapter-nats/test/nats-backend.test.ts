@@ -191,6 +191,38 @@ describe.skipIf(!natsUp)(`@baton/nats backend ${skipReason}`, () => {
     }
   });
 
+  it('scans end at the snapshot while writers keep the bucket busy and claimers rewrite and delete its keys', async () => {
+    const { backend } = fresh();
+    await backend.ready();
+    const ids = Array.from({ length: 120 }, () => newId());
+    await backend.timers.schedule(ids.map((id, i) => ({ id, kind: 'custom' as const, delayMs: 0, key: null, taskId: null, phaseId: null, name: 'n', payload: { i } })));
+    // A scan that followed later writes would never end while this writer runs.
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        const [t] = await backend.timers.schedule([{ id: newId(), kind: 'custom', delayMs: 600_000, key: null, taskId: null, phaseId: null, name: 'n', payload: null }]);
+        await backend.timers.cancel({ ids: [t!.id] });
+      }
+    })();
+    const claimer = async (): Promise<string[]> => {
+      const fired: string[] = [];
+      for (let empty = 0; empty < 3; ) {
+        const got = await backend.timers.claimDue(10, 60_000);
+        if (got.length === 0) empty++;
+        fired.push(...got.map((t) => t.id));
+        await backend.timers.complete(got.map((t) => t.id));
+      }
+      return fired;
+    };
+    try {
+      const fired = (await Promise.all(Array.from({ length: 4 }, claimer))).flat();
+      expect(fired.sort()).toEqual([...ids].sort());
+    } finally {
+      writing = false;
+      await writer;
+    }
+  }, 60_000);
+
   it('event queries by task id work for ids that are not subject-safe', async () => {
     const { backend } = fresh();
     const odd = 'task.with*odd>chars';
