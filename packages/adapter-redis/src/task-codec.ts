@@ -17,18 +17,8 @@ export function packX(t: NewTask): string {
 
 type X = [number, string, string, string | null, string | null, number, Budget | null, JsonValue];
 
-/**
- * core's parseJson drops `__proto__` / `constructor` / `prototype` keys with a reviver, which is slow;
- * text that cannot contain such a key (not even \u-escaped) skips it: same result, on the hot path
- * of every claim.
- */
-export function parseStored<T>(text: string): T {
-  const risky = text.includes('\\u') || text.includes('__proto__') || text.includes('constructor') || text.includes('prototype');
-  return risky ? parseJson<T>(text) : (JSON.parse(text) as T);
-}
-
 function unpackX(t: TaskRecord, x: string): void {
-  const [createdAt, type, key, runId, phaseId, maxRetries, budget, input] = parseStored<X>(x);
+  const [createdAt, type, key, runId, phaseId, maxRetries, budget, input] = parseJson<X>(x);
   t.createdAt = createdAt;
   t.type = type;
   t.idempotencyKey = key;
@@ -62,7 +52,7 @@ export function decodeStarted(v: readonly (string | number | null)[], taskId: st
     workerId,
     hasCheckpoint: v[6] === '1',
     result: null,
-    error: e === null ? null : parseStored<StoredError>(e),
+    error: e === null ? null : parseJson<StoredError>(e),
     durationMs: null,
     createdAt: 0,
     updatedAt: now,
@@ -113,8 +103,8 @@ export function decodeTask(flat: readonly string[]): TaskRecord | null {
       case 'l': t.leaseId = nullable(v); break;
       case 'w': t.workerId = nullable(v); break;
       case 'cp': t.hasCheckpoint = v === '1'; break;
-      case 'r': t.result = parseStored<JsonValue>(v); break;
-      case 'e': t.error = parseStored<StoredError>(v); break;
+      case 'r': t.result = parseJson<JsonValue>(v); break;
+      case 'e': t.error = parseJson<StoredError>(v); break;
       case 'd': t.durationMs = Number(v); break;
       case 'ua': t.updatedAt = Number(v); break;
       case 'sa': t.startedAt = Number(v); break;

@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, newId, SchemaError, type Logger, type NewTask } from '@baton/core';
 import { Redis, type Cluster } from 'ioredis';
 import { redisBackend, type RedisClient } from '../src/index.js';
-import { parseStored } from '../src/task-codec.js';
 import { deletePrefix, isolatedBackend, randomPrefix, REDIS_URL, redisUp, skipReason } from './helpers.js';
 
 const task = (over: Partial<NewTask> = {}): NewTask => ({
@@ -80,18 +79,6 @@ describe('configuration', () => {
     const backend = redisBackend(fake, { logger });
     expect(await backend.persistence).toMatchObject({ maxmemoryPolicy: null, warnings: [] });
     expect(logger.lines.some((l) => l.level === 'info' && l.msg.includes('CONFIG GET refused'))).toBe(true);
-  });
-});
-
-describe('prototype-safe decoding', () => {
-  it('drops __proto__ / constructor keys, escaped or not, like core parseJson', () => {
-    const plain = parseStored<Record<string, unknown>>('{"__proto__":{"polluted":1},"a":1}');
-    const escaped = parseStored<Record<string, unknown>>('{"\\u005f_proto__":{"polluted":1},"a":2}');
-    expect(Object.prototype.hasOwnProperty.call(plain, '__proto__')).toBe(false);
-    expect(Object.prototype.hasOwnProperty.call(escaped, '__proto__')).toBe(false);
-    expect(plain.a).toBe(1);
-    expect(escaped.a).toBe(2);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
 

@@ -36,11 +36,20 @@ export function serializeJson(value: unknown, what: string, limits: JsonLimits):
   return text;
 }
 
+// Paths in error messages are built from the key stack only when something is wrong: building
+// one string per node on every enqueue cost more than the check itself.
+function pathOf(keys: readonly (string | number)[]): string {
+  let path = '$';
+  for (const k of keys) path += typeof k === 'number' ? `[${k}]` : `.${k}`;
+  return path;
+}
+
 function assertPlainJson(root: unknown, what: string, maxDepth: number): void {
-  const seen = new Set<object>();
-  const visit = (value: unknown, path: string, depth: number): void => {
+  const ancestors = new Set<object>();
+  const keys: (string | number)[] = [];
+  const visit = (value: unknown, depth: number): void => {
     if (depth > maxDepth) {
-      throw new ValidationError(`${what} nests deeper than ${maxDepth} levels at ${path}; flatten it or raise maxPayloadDepth.`);
+      throw new ValidationError(`${what} nests deeper than ${maxDepth} levels at ${pathOf(keys)}; flatten it or raise maxPayloadDepth.`);
     }
     switch (typeof value) {
       case 'string':
@@ -48,14 +57,14 @@ function assertPlainJson(root: unknown, what: string, maxDepth: number): void {
         return;
       case 'number':
         if (!Number.isFinite(value)) {
-          throw new ValidationError(`${what} has a non-finite number at ${path}; JSON cannot carry NaN or Infinity.`);
+          throw new ValidationError(`${what} has a non-finite number at ${pathOf(keys)}; JSON cannot carry NaN or Infinity.`);
         }
         return;
       case 'bigint':
-        throw new ValidationError(`${what} has a BigInt at ${path}; convert it to a string or number first.`);
+        throw new ValidationError(`${what} has a BigInt at ${pathOf(keys)}; convert it to a string or number first.`);
       case 'function':
       case 'symbol':
-        throw new ValidationError(`${what} has a ${typeof value} at ${path}; only plain JSON data can be stored.`);
+        throw new ValidationError(`${what} has a ${typeof value} at ${pathOf(keys)}; only plain JSON data can be stored.`);
       case 'undefined':
         if (depth === 0) throw new ValidationError(`${what} is undefined; pass null or a JSON value.`);
         return;
@@ -64,42 +73,77 @@ function assertPlainJson(root: unknown, what: string, maxDepth: number): void {
     }
     if (value === null) return;
     const obj = value as object;
-    if (seen.has(obj)) throw new ValidationError(`${what} has a cycle at ${path}; JSON cannot represent cyclic data.`);
+    if (ancestors.has(obj)) throw new ValidationError(`${what} has a cycle at ${pathOf(keys)}; JSON cannot represent cyclic data.`);
     if (obj instanceof Date) return;
-    const proto = Object.getPrototypeOf(obj) as unknown;
-    if (!Array.isArray(obj) && proto !== Object.prototype && proto !== null) {
-      const name = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
-      throw new ValidationError(`${what} has a ${name} instance at ${path}; only plain objects and arrays can be stored.`);
+    const isArray = Array.isArray(obj);
+    if (!isArray) {
+      const proto = Object.getPrototypeOf(obj) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
+        throw new ValidationError(`${what} has a ${name} instance at ${pathOf(keys)}; only plain objects and arrays can be stored.`);
+      }
     }
-    seen.add(obj);
-    if (Array.isArray(obj)) {
-      obj.forEach((item, i) => visit(item, `${path}[${i}]`, depth + 1));
+    ancestors.add(obj);
+    if (isArray) {
+      const arr = obj as unknown[];
+      for (let i = 0; i < arr.length; i++) {
+        keys.push(i);
+        visit(arr[i], depth + 1);
+        keys.pop();
+      }
     } else {
-      for (const [k, v] of Object.entries(obj)) visit(v, `${path}.${k}`, depth + 1);
+      const rec = obj as Record<string, unknown>;
+      for (const k of Object.keys(rec)) {
+        keys.push(k);
+        visit(rec[k], depth + 1);
+        keys.pop();
+      }
     }
-    seen.delete(obj);
+    ancestors.delete(obj);
   };
-  visit(root, '$', 0);
+  visit(root, 0);
 }
+
+// Without a \u escape every key is spelled literally, so a key the reviver would drop shows in the text.
+const MAYBE_FORBIDDEN = /__proto__|constructor|prototype|\\u/;
 
 /** Parses stored JSON without letting `__proto__` / `constructor` keys reach any prototype. */
 export function parseJson<T = JsonValue>(text: string): T {
+  // A reviver runs a call per node; text that cannot hold a forbidden key does not need one.
+  if (!MAYBE_FORBIDDEN.test(text)) return JSON.parse(text) as T;
   return JSON.parse(text, (key, value: unknown) => (FORBIDDEN_KEYS.has(key) ? undefined : value)) as T;
 }
 
-/** JSON with object keys sorted at every level, so equal data gives equal text. */
+/**
+ * JSON with object keys sorted at every level, so equal data gives equal text. Written directly
+ * rather than by stringifying a sorted copy: this runs on every enqueue that derives its key.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return writeCanonical(value) ?? 'null';
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
-    return out;
+// Mirrors JSON.stringify: undefined, functions and symbols are dropped from objects and become
+// null in arrays; objects with toJSON (Dates) serialise as JSON.stringify does.
+function writeCanonical(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) as string | undefined;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value) as string | undefined;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += writeCanonical(value[i]) ?? 'null';
+    }
+    return `${out}]`;
   }
-  return value;
+  const rec = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(rec).sort()) {
+    const text = writeCanonical(rec[key]);
+    if (text === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(key)}:${text}`;
+  }
+  return `${out}}`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -9,6 +9,29 @@ describe('idempotency keys', () => {
     expect(generateKey('t', {})).toMatch(/^[0-9a-f]{64}$/);
     expect(canonicalJson({ b: 1, a: { d: 1, c: 2 } })).toBe('{"a":{"c":2,"d":1},"b":1}');
   });
+
+  it('canonical JSON is JSON.stringify of a key-sorted copy, for every shape of JSON (keys stay stable across versions)', () => {
+    const sorted = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(sorted);
+      if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
+        return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]));
+      }
+      return v;
+    };
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const atoms = ['', 'a"b\\c', 'ünï 🎉', '\u2028', 0, -0, 1.5e300, -7, true, false, null, undefined, new Date(86_400_000)];
+    const gen = (depth: number): unknown => {
+      const pick = rnd(depth > 3 ? 1 : 3);
+      if (pick === 0) return atoms[rnd(atoms.length)];
+      if (pick === 1) return Array.from({ length: rnd(4) }, () => gen(depth + 1));
+      return Object.fromEntries(Array.from({ length: rnd(5) }, () => [['z', 'a', 'B', 'é', '10', '9', '__x', 'a.b'][rnd(8)]!, gen(depth + 1)]));
+    };
+    for (let i = 0; i < 500; i++) {
+      const v = gen(0);
+      expect(canonicalJson(v)).toBe(JSON.stringify(sorted(v)) ?? 'null');
+    }
+  });
 });
 
 describe('JSON safety', () => {
@@ -16,6 +39,21 @@ describe('JSON safety', () => {
     const parsed = parseJson<Record<string, unknown>>('{"__proto__":{"polluted":true},"constructor":{"x":1},"ok":1}');
     expect(parsed).toEqual({ ok: 1 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(parseJson('{"a":{"prototype":1,"b":[{"constructor":2}]},"c":"__proto__"}')).toEqual({ a: { b: [{}] }, c: '__proto__' });
+    expect(parseJson('{"a":[1,{"b":"c"}]}')).toEqual({ a: [1, { b: 'c' }] });
+    const escaped = parseJson<Record<string, unknown>>('{"\\u005f_proto__":{"polluted":1},"a":2}');
+    expect(Object.prototype.hasOwnProperty.call(escaped, '__proto__')).toBe(false);
+    expect(escaped.a).toBe(2);
+  });
+
+  it('names the path of the offending value', () => {
+    const limits = { maxBytes: 1_000, maxDepth: 5 };
+    const cyclic: Record<string, unknown> = { a: [1, {}] };
+    (cyclic.a as unknown[])[1] = cyclic;
+    expect(() => serializeJson({ a: [1, { b: NaN }] }, 'x', limits)).toThrow('at $.a[1].b;');
+    expect(() => serializeJson(cyclic, 'x', limits)).toThrow('cycle at $.a[1];');
+    const shared = { s: 1 };
+    expect(serializeJson({ a: shared, b: [shared] }, 'x', limits)).toBe('{"a":{"s":1},"b":[{"s":1}]}');
   });
 
   it('refuses class instances, symbols, NaN and too-deep nesting', () => {
