@@ -76,8 +76,8 @@ export function redisBackend(redisOrUrl: RedisClient | string, options: RedisBac
   const log = logger.child({ backend: 'redis', prefix: keys.P });
   const conn = new RedisConnection({ client, owned, target, keyPrefix: keys.P, logger: log });
   const queue = new RedisQueue(conn, keys, options.consumer);
-  const tasks = new RedisTaskStore(conn, keys);
-  const flow = new RedisTaskFlow(conn, keys, queue, tasks);
+  const tasks = new RedisTaskStore(conn, keys, eventsMaxLen);
+  const flow = new RedisTaskFlow(conn, keys, queue, tasks, eventsMaxLen);
   const persistence =
     options.checkPersistence === false
       ? Promise.resolve(null)

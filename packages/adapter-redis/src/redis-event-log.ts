@@ -4,10 +4,9 @@
 // batch rather than per event. Purging raises a floor (lowest visible seq) and trims entries below
 // it. Queries page through entries from `after` and filter in the process: a filtered query costs a
 // scan of the events after `after` (bounded by retention), not an index lookup.
-import { type EventLog, type EventQuery, type NewEvent, type StoredEvent } from '@baton/core';
+import { parseJson, type EventLog, type EventQuery, type NewEvent, type StoredEvent } from '@baton/core';
 import type { Keys } from './keys.js';
 import type { RedisConnection } from './redis-connection.js';
-import { parseStored } from './task-codec.js';
 
 /** Stream entries (append batches) read per round trip while querying. */
 const PAGE = 20;
@@ -25,9 +24,7 @@ export class RedisEventLog implements EventLog {
 
   async append(events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
-    let ats = '';
-    for (let i = 0; i < events.length; i++) ats += i === 0 ? String(events[i]!.at) : `,${events[i]!.at}`;
-    await this.conn.run('events-append', this.keys3, [this.maxLen, events.length, ats, JSON.stringify(events)]);
+    await this.conn.run('events-append', this.keys3, [this.maxLen, events.length, eventAts(events), JSON.stringify(events)]);
   }
 
   async query(query: EventQuery): Promise<StoredEvent[]> {
@@ -44,7 +41,7 @@ export class RedisEventLog implements EventLog {
       for (const [id, fields] of page) {
         const json = fieldOf(fields, 'e');
         if (json === undefined) continue;
-        const events = parseStored<NewEvent[]>(json);
+        const events = parseJson<NewEvent[]>(json);
         let seq = Number(id.slice(0, id.indexOf('-')));
         for (const e of events) {
           const s = seq++;
@@ -67,6 +64,13 @@ export class RedisEventLog implements EventLog {
     if (options.limit <= 0) return 0;
     return Number(await this.conn.run('events-purge', this.keys3, [Math.max(0, options.olderThanMs), Math.max(0, options.keepLatest), options.limit]));
   }
+}
+
+/** The `at`s of events comma-separated: the field purging reads without parsing the events. */
+export function eventAts(events: readonly NewEvent[]): string {
+  let ats = '';
+  for (let i = 0; i < events.length; i++) ats += i === 0 ? String(events[i]!.at) : `,${events[i]!.at}`;
+  return ats;
 }
 
 function fieldOf(fields: readonly string[], name: string): string | undefined {

@@ -6,20 +6,25 @@ import {
   type ClaimedStart,
   type ClaimOptions,
   type CreateResult,
+  type NewEvent,
   type NewTask,
   type SettleItem,
   type StartResult,
   type TaskFlow,
   type TaskState,
+  type WriteOptions,
 } from '@baton/core';
 import { GROUP, type Keys } from './keys.js';
 import type { RedisArg } from './redis-client.js';
 import type { RedisConnection } from './redis-connection.js';
+import { eventAts } from './redis-event-log.js';
 import type { RedisQueue } from './redis-queue.js';
 import type { RedisTaskStore } from './redis-task-store.js';
 import { decodeStarted } from './task-codec.js';
 
 export class RedisTaskFlow implements TaskFlow {
+  /** The backend's EventLog is on the same Redis (same hash tag): outcomes and their events land in one script. */
+  readonly appendsEvents = true;
   private readonly claimKeys: readonly string[];
   private readonly settleKeys: readonly string[];
 
@@ -28,14 +33,31 @@ export class RedisTaskFlow implements TaskFlow {
     private readonly keys: Keys,
     private readonly queue: RedisQueue,
     private readonly tasks: RedisTaskStore,
+    /** Cap on visible events (the event log's). */
+    private readonly eventsMaxLen: number,
   ) {
     this.claimKeys = [keys.stream, keys.deliveries, keys.delayed, keys.leases, keys.counts];
-    this.settleKeys = [keys.counts, keys.stream, keys.deliveries, keys.delayed, keys.leases, keys.checkpointStats];
+    this.settleKeys = [
+      keys.counts,
+      keys.stream,
+      keys.deliveries,
+      keys.delayed,
+      keys.leases,
+      keys.checkpointStats,
+      keys.events,
+      keys.eventSeq,
+      keys.eventFloor,
+    ];
   }
 
-  /** One script: the idempotency key, the task hash and (for new tasks) the delivery. */
-  createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[]): Promise<CreateResult[]> {
-    return this.tasks.createAndEnqueue(tasks, delaysMs);
+  /** One script: the idempotency key, the task hash, (for new tasks) the delivery and the event. */
+  createAndEnqueue(
+    tasks: NewTask[],
+    delaysMs: readonly (number | undefined)[],
+    _options?: WriteOptions,
+    events?: readonly (NewEvent | undefined)[],
+  ): Promise<CreateResult[]> {
+    return this.tasks.createAndEnqueue(tasks, delaysMs, events);
   }
 
   /** One script per attempt; waits for work like queue.claim. */
@@ -68,8 +90,9 @@ export class RedisTaskFlow implements TaskFlow {
   /** One script: no moment where a finished task still holds a leased delivery. */
   async finishAndSettle(items: SettleItem[]): Promise<boolean[]> {
     if (items.length === 0) return [];
-    const args: RedisArg[] = [this.keys.P];
-    for (const { outcome: o, queue, releaseDelayMs, deleteCheckpoint } of items) {
+    const args: RedisArg[] = [this.keys.P, this.eventsMaxLen];
+    for (const { outcome: o, queue, releaseDelayMs, deleteCheckpoint, events } of items) {
+      const evs = events ?? [];
       args.push(
         o.taskId,
         o.leaseId,
@@ -80,6 +103,9 @@ export class RedisTaskFlow implements TaskFlow {
         queue,
         releaseDelayMs !== undefined && releaseDelayMs > 0 ? Math.ceil(releaseDelayMs) : 0,
         deleteCheckpoint === true ? 1 : 0,
+        evs.length,
+        eventAts(evs),
+        evs.length === 0 ? '' : JSON.stringify(evs).slice(1, -1),
       );
     }
     return ((await this.conn.run('finish-settle', this.settleKeys, args)) as number[]).map((v) => v === 1);

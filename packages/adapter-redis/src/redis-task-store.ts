@@ -5,6 +5,7 @@ import {
   ACTIVE_STATES,
   TERMINAL_STATES,
   type CreateResult,
+  type NewEvent,
   type NewTask,
   type PurgeOptions,
   type RecoverResult,
@@ -34,28 +35,36 @@ export class RedisTaskStore implements TaskStore {
   constructor(
     private readonly conn: RedisConnection,
     private readonly keys: Keys,
+    /** Cap on visible events (the event log's), for the events the create script appends. */
+    private readonly eventsMaxLen: number,
   ) {
-    this.createKeys = [keys.seq, keys.counts, keys.stream, keys.deliveries, keys.delayed];
+    this.createKeys = [keys.seq, keys.counts, keys.stream, keys.deliveries, keys.delayed, keys.events, keys.eventSeq, keys.eventFloor];
   }
 
   async create(tasks: NewTask[]): Promise<CreateResult[]> {
-    return this.createTasks(tasks, null);
+    return this.createTasks(tasks, null, undefined);
   }
 
   /**
    * create + enqueue in one script: each task this call creates is also made deliverable on this
-   * backend's queue (after its delay). Duplicates are left alone, as create and enqueue would.
+   * backend's queue (after its delay), and its event (if given) appended. Duplicates are left
+   * alone, as create and enqueue would.
    */
-  createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[]): Promise<CreateResult[]> {
-    return this.createTasks(tasks, delaysMs);
+  createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], events: readonly (NewEvent | undefined)[] | undefined): Promise<CreateResult[]> {
+    return this.createTasks(tasks, delaysMs, events);
   }
 
-  private async createTasks(tasks: NewTask[], delaysMs: readonly (number | undefined)[] | null): Promise<CreateResult[]> {
+  private async createTasks(
+    tasks: NewTask[],
+    delaysMs: readonly (number | undefined)[] | null,
+    events: readonly (NewEvent | undefined)[] | undefined,
+  ): Promise<CreateResult[]> {
     if (tasks.length === 0) return [];
-    const args: RedisArg[] = [this.keys.P, delaysMs === null ? '' : GROUP];
+    const args: RedisArg[] = [this.keys.P, delaysMs === null ? '' : GROUP, this.eventsMaxLen];
     for (let i = 0; i < tasks.length; i++) {
       const t = tasks[i]!;
       const delay = delaysMs?.[i];
+      const event = events?.[i];
       args.push(
         t.id,
         t.type,
@@ -65,6 +74,8 @@ export class RedisTaskStore implements TaskStore {
         opt(t.phaseId),
         packX(t),
         delay !== undefined && delay > 0 ? Math.ceil(delay) : 0,
+        event === undefined ? '' : JSON.stringify(event),
+        event === undefined ? 0 : event.at,
       );
     }
     const flat = (await this.conn.run('create', this.createKeys, args)) as (string | number)[];

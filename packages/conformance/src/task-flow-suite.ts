@@ -93,17 +93,38 @@ export function taskFlowSuite(h: Harness): void {
     it('finishAndSettle appends the events of applied outcomes exactly when the flow declares appendsEvents', async () => {
       const b = h.backend();
       const flow = flowOf(b);
-      const t = newTask();
-      await flow.createAndEnqueue([t], [undefined]);
-      const [c] = await claimAll(flow, 'w1', 1);
-      const event = (id: string) => ({ id, type: 'task.completed' as const, at: Date.now(), runId: null, phaseId: null, taskId: t.id, workerId: 'w1', data: { n: 1 } });
+      const [t, u, v] = [newTask(), newTask(), newTask()];
+      await flow.createAndEnqueue([t, u, v], [undefined, undefined, undefined]);
+      const leases = new Map((await claimAll(flow, 'w1', 3)).map((c) => [c.delivery.taskId, c.delivery.leaseId]));
+      const event = (id: string, taskId: string, type: 'task.completed' | 'task.failed' | 'task.retry_scheduled' = 'task.completed') => ({
+        id,
+        type,
+        at: Date.now(),
+        runId: null,
+        phaseId: null,
+        taskId,
+        workerId: 'w1',
+        data: { n: 1, s: 'ü"\\' },
+      });
+      // One batch: a refused outcome (stale lease) between two applied ones, one of them with two events.
       const applied = await flow.finishAndSettle([
-        { outcome: { taskId: t.id, leaseId: 'stale', state: 'completed', result: null }, queue: 'ack', events: [event(`refused-${t.id}`)] },
+        { outcome: { taskId: t.id, leaseId: leases.get(t.id)!, state: 'completed', result: null }, queue: 'ack', events: [event(`ok-${t.id}`, t.id)] },
+        { outcome: { taskId: u.id, leaseId: 'stale', state: 'completed', result: null }, queue: 'ack', events: [event(`refused-${u.id}`, u.id)] },
+        {
+          outcome: { taskId: v.id, leaseId: leases.get(v.id)!, state: 'pending' },
+          queue: 'release',
+          releaseDelayMs: 60_000,
+          events: [event(`failed-${v.id}`, v.id, 'task.failed'), event(`retry-${v.id}`, v.id, 'task.retry_scheduled')],
+        },
+        { outcome: { taskId: u.id, leaseId: leases.get(u.id)!, state: 'completed', result: null }, queue: 'ack' },
       ]);
-      expect(applied).toEqual([false]);
-      expect(await flow.finishAndSettle([{ outcome: { taskId: t.id, leaseId: c!.delivery.leaseId, state: 'completed', result: null }, queue: 'ack', events: [event(`ok-${t.id}`)] }])).toEqual([true]);
-      const logged = (await b.events.query({ taskId: t.id })).map((e) => e.id);
-      expect(logged).toEqual(flow.appendsEvents ? [`ok-${t.id}`] : []);
+      expect(applied).toEqual([true, false, true, true]);
+      const logged = await b.events.query({});
+      expect(logged.map((e) => e.id)).toEqual(flow.appendsEvents ? [`ok-${t.id}`, `failed-${v.id}`, `retry-${v.id}`] : []);
+      if (flow.appendsEvents) {
+        expect(logged[1]).toMatchObject({ type: 'task.failed', taskId: v.id, workerId: 'w1', data: { n: 1, s: 'ü"\\' } });
+        expect(logged.map((e) => e.seq - logged[0]!.seq)).toEqual([0, 1, 2]);
+      }
     });
 
     it('createAndEnqueue appends the events of created tasks (never of duplicates) exactly when the flow declares appendsEvents', async () => {

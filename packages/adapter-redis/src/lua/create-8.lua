@@ -2,23 +2,26 @@
 -- the task hash are written together, so concurrent creates of one key make exactly one task.
 -- With a group in ARGV[2], each task it creates is also made deliverable (after its delay) in the
 -- same step: create and enqueue in one round trip, with no moment where a task exists undelivered.
+-- A task's event (its JSON, when given) is appended iff the task was created, in the same step.
 -- KEYS[1] creation-seq counter · KEYS[2] counts hash · KEYS[3] queue stream · KEYS[4] deliveries hash
--- KEYS[5] delayed zset
--- ARGV[1] key prefix P · ARGV[2] consumer group, or '' to create only · ARGV[3..] 8 per task: id, type,
---   idempotencyKey, keyTtlMs, runId?, phaseId? (? = '' for null, '=' .. value otherwise), x without its
---   head: `type,key,…,input]` (the script prepends `[createdAt,`), delayMs
+-- KEYS[5] delayed zset · KEYS[6] events stream · KEYS[7] event seq counter · KEYS[8] event floor
+-- ARGV[1] key prefix P · ARGV[2] consumer group, or '' to create only · ARGV[3] cap on visible events
+-- ARGV[4..] 10 per task: id, type, idempotencyKey, keyTtlMs, runId?, phaseId? (? = '' for null,
+--   '=' .. value otherwise), x without its head: `type,key,…,input]` (the script prepends
+--   `[createdAt,`), delayMs, event JSON object ('' for none), event at
 -- Reply: flat array taskId, duplicate (1/0), ...
 -- @include helpers
+-- @include event-lib
 local P = ARGV[1]
 local group = ARGV[2]
 local now = nowMs()
-local n = (#ARGV - 2) / 8
+local n = (#ARGV - 3) / 10
 local seq = redis.call('INCRBY', KEYS[1], n) - n
 if group ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[3], group, '0', 'MKSTREAM')
 end
 local out = {}
-for i = 3, #ARGV, 8 do
+for i = 4, #ARGV, 10 do
   local id = ARGV[i]
   local keyKey = P .. 'k:' .. ARGV[i + 2]
   local tk = P .. 't:' .. id
@@ -62,9 +65,11 @@ for i = 3, #ARGV, 8 do
         if redis.call('HSETNX', KEYS[4], id, 'r' .. sid) == 0 then redis.call('XDEL', KEYS[3], sid) end
       end
     end
+    if ARGV[i + 8] ~= '' then collectEvents(1, ARGV[i + 9], ARGV[i + 8]) end
     out[#out + 1] = id
     out[#out + 1] = 0
   end
 end
 flush(KEYS[2])
+flushEvents(KEYS[6], KEYS[7], KEYS[8], tonumber(ARGV[3]))
 return out
