@@ -26,12 +26,19 @@ interface Entry {
 }
 
 const MAX_BATCH = 500;
+/**
+ * Batches written at once. Two keep the backend busy while the process prepares the next batch
+ * (and claims), instead of each side idling through the other's round trip.
+ */
+const MAX_IN_FLIGHT = 2;
 
 export class Settler {
   private queue: Entry[] = [];
-  private running: Promise<void> | null = null;
+  private inFlight = 0;
   private scheduled = false;
   private stopped = false;
+  /** Woken whenever a batch finished writing (drain waits on it). */
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly flow: TaskFlow,
@@ -47,7 +54,8 @@ export class Settler {
     item.queue = s.outcome.state === 'pending' ? 'release' : 'ack';
     return new Promise<boolean>((resolve) => {
       this.queue.push({ item, resolve });
-      if (!this.scheduled && !this.running) {
+      // Everything that ends in this turn of the event loop goes in one batch.
+      if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => {
           this.scheduled = false;
@@ -59,9 +67,9 @@ export class Settler {
 
   /** Waits until every settlement handed in so far is written. */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.running) {
-      if (!this.running) this.kick();
-      await this.running;
+    while (this.queue.length > 0 || this.inFlight > 0) {
+      this.kick();
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
@@ -71,37 +79,37 @@ export class Settler {
   }
 
   private kick(): void {
-    if (this.running || this.queue.length === 0) return;
-    this.running = this.loop().finally(() => {
-      this.running = null;
-      if (this.queue.length > 0) this.kick();
-    });
-  }
-
-  private async loop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      const inline = this.flow.appendsEvents === true;
-      const items = batch.map((e) => e.item);
-      let applied: boolean[] | undefined;
-      for (let failures = 1; applied === undefined; failures++) {
-        try {
-          applied = await this.flow.finishAndSettle(items);
-        } catch (err) {
-          this.logger.error({ err, tasks: batch.length, failures }, 'writing task outcomes failed; retrying');
-          if (this.stopped) break;
-          await sleep(this.clock, Math.min(5_000, 50 * 2 ** Math.min(failures, 7)));
-        }
-      }
-      this.onFinished(batch.length);
-      batch.forEach((e, i) => {
-        const ok = applied?.[i] ?? false;
-        if (ok) {
-          if (inline) this.events.notifyAll(e.item.events);
-          else this.events.publish(e.item.events);
-        }
-        e.resolve(ok);
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      this.inFlight++;
+      void this.write(this.queue.splice(0, MAX_BATCH)).finally(() => {
+        this.inFlight--;
+        this.kick();
+        for (const wake of this.waiters.splice(0)) wake();
       });
     }
+  }
+
+  private async write(batch: Entry[]): Promise<void> {
+    const inline = this.flow.appendsEvents === true;
+    const items = batch.map((e) => e.item);
+    let applied: boolean[] | undefined;
+    for (let failures = 1; applied === undefined; failures++) {
+      try {
+        applied = await this.flow.finishAndSettle(items);
+      } catch (err) {
+        this.logger.error({ err, tasks: batch.length, failures }, 'writing task outcomes failed; retrying');
+        if (this.stopped) break;
+        await sleep(this.clock, Math.min(5_000, 50 * 2 ** Math.min(failures, 7)));
+      }
+    }
+    this.onFinished(batch.length);
+    batch.forEach((e, i) => {
+      const ok = applied?.[i] ?? false;
+      if (ok) {
+        if (inline) this.events.notifyAll(e.item.events);
+        else this.events.publish(e.item.events);
+      }
+      e.resolve(ok);
+    });
   }
 }
