@@ -42,7 +42,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --n=20000            jobs per run in scenarios 1–3
   --runs=3             timed runs per scenario and system
   --timeout=120        seconds one timed run may take before it is recorded as timeout
-  --write / --no-write rewrite the results block of BENCHMARKS.md (default: full runs only)`;
+  --write / --no-write rewrite the results block of BENCHMARKS.md (default: only a full run of the
+                       whole suite; a subset or resized run prints without writing)`;
 
 function int(name: string, v: string, min: number, max: number): number {
   const n = Number(v.replace(/_/g, ''));
@@ -96,7 +97,8 @@ export function parseArgs(argv: string[]): BenchConfig {
     memoryTimeoutMs: quick ? 6_000 : 150_000,
     only,
     scenarios,
-    write: flags.has('no-write') ? false : flags.has('write') || !quick,
+    // A subset or resized run would replace the full table with a partial one: only the full suite writes by default.
+    write: flags.has('no-write') ? false : flags.has('write') || (!quick && !['only', 'scenario', 'n', 'runs', 'timeout'].some((f) => flags.has(f))),
     argv,
   });
 }
