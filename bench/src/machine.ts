@@ -16,6 +16,9 @@ export interface Machine {
   nats: string;
   loadStart: number[];
   loadEnd?: number[];
+  /** The floor under every awaited one-by-one call: a bare round trip to each server. */
+  roundTripStart: string;
+  roundTripEnd?: string;
   /** The code measured: commit, and the source files that differed from it when the run started. */
   code: string;
 }
@@ -53,6 +56,21 @@ async function natsVersion(): Promise<string> {
   }
 }
 
+/** Mean µs of `n` awaited calls, after a warm-up. */
+async function meanMicros(call: () => Promise<unknown>, n = 2_000): Promise<number> {
+  for (let i = 0; i < 200; i++) await call();
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await call();
+  return Math.round(Number(process.hrtime.bigint() - t) / 1_000 / n);
+}
+
+/** An awaited Redis PING and Postgres `SELECT 1`: what one awaited call costs before any work is done. */
+export async function roundTrips(): Promise<string> {
+  const redis = await version('Redis round trip', () => withRedis(async (r) => `${await meanMicros(() => r.ping())} µs`));
+  const pg = await version('Postgres round trip', () => withPg(async (c) => `${await meanMicros(() => c.query('SELECT 1'))} µs`));
+  return `Redis PING ${redis}, Postgres SELECT 1 ${pg} (mean of 2,000 awaited one by one)`;
+}
+
 export async function describeMachine(): Promise<Machine> {
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -64,6 +82,7 @@ export async function describeMachine(): Promise<Machine> {
     postgres: await version('Postgres', () => withPg(async (c) => (await c.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? '?')),
     nats: await version('NATS', natsVersion),
     loadStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    roundTripStart: await roundTrips(),
     code: describeCode(),
   };
 }

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { USAGE, parseArgs } from './config.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, roundTrips } from './machine.js';
 import { machineBlock, parametersBlock, scenarioTable, settingsTable, targetsTable, writeBenchmarksFile } from './report.js';
 import { active, runCell, type Row } from './runner.js';
 import { SCENARIOS } from './scenarios/index.js';
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     }
   }
   machine.loadEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  machine.roundTripEnd = await roundTrips();
 
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const block = [

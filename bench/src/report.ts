@@ -120,6 +120,7 @@ export function machineBlock(m: Machine): string {
     `- CPU: ${m.cpu}, ${m.cores} cores; ${m.memoryGb} GB RAM; ${m.os}`,
     `- Node ${m.node}; Redis ${m.redis}; PostgreSQL ${m.postgres}; NATS ${m.nats} — all on loopback`,
     `- Load average (1/5/15 min) at start: ${m.loadStart.join(' / ')}${m.loadEnd ? `; at end: ${m.loadEnd.join(' / ')}` : ''} (the machine is shared: other processes ran during the measurement)`,
+    `- Round trip at start: ${m.roundTripStart}${m.roundTripEnd ? `; at end: ${m.roundTripEnd}` : ''}`,
     `- Code measured: ${m.code}`,
   ].join('\n');
 }
