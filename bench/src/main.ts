@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { USAGE, parseArgs } from './config.js';
 import { describeMachine, roundTrips } from './machine.js';
 import { machineBlock, parametersBlock, scenarioTable, settingsTable, targetsTable, writeBenchmarksFile } from './report.js';
-import { active, runCell, type Row } from './runner.js';
+import { active, runScenario, type Row } from './runner.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { SYSTEMS } from './systems/index.js';
 import { checkTargets } from './targets.js';
@@ -39,12 +39,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const scenario of scenarios) {
     log(`scenario ${scenario.id}: ${scenario.title}`);
-    for (const system of systems) {
-      log(` ${system.label}`);
-      const row = await runCell(scenario, system, config, log);
-      if (row.status !== 'ok') log(`  ${row.status}${row.reason ? `: ${row.reason}` : ''}`);
-      rows.push(row);
-    }
+    rows.push(...(await runScenario(scenario, systems, config, log)));
   }
   machine.loadEnd = loadavg().map((x) => Math.round(x * 100) / 100);
   machine.roundTripEnd = await roundTrips();

@@ -132,7 +132,7 @@ export function settingsTable(systems: System[]): string {
 export function parametersBlock(c: BenchConfig): string {
   return [
     `- N = ${c.n.toLocaleString('en-US')} jobs (scenarios 1–3), payload ${PAYLOAD_BYTES} bytes of JSON, batches of ${c.batchSize.toLocaleString('en-US')}, worker concurrency ${c.concurrency}`,
-    `- ${c.runs} timed run${c.runs === 1 ? '' : 's'} per scenario and system (median, range = min–max), each on a fresh namespace (Redis prefix / Postgres schema / SQLite file / queue), after an untimed warm-up of ${c.warmup.toLocaleString('en-US')} jobs; a run past ${c.runTimeoutMs / 1000} s stops and is marked timeout`,
+    `- ${c.runs} timed run${c.runs === 1 ? '' : 's'} per scenario and system (median, range = min–max), taken in rounds (run 1 of every system, then run 2, …), each on a fresh namespace (Redis prefix / Postgres schema / SQLite file / queue), after an untimed warm-up of ${c.warmup.toLocaleString('en-US')} jobs; a run past ${c.runTimeoutMs / 1000} s stops and is marked timeout`,
     `- Scenario 4: ${c.latencyJobs.toLocaleString('en-US')} jobs ${c.latencySpacingMs} ms apart, worker concurrency ${c.latencyConcurrency}; scenario 5: ${c.checkpointTasks} tasks (half with ${c.checkpointsPerTask} checkpoints), concurrency 1; scenario 6: ${c.recoveryTasks} tasks, stall timeout ${c.stallTimeoutMs / 1000} s; scenario 7: ${c.memoryTasks.toLocaleString('en-US')} tasks in a fresh child process, ${c.memorySamples} samples, budget ${c.memoryTimeoutMs / 1000} s`,
   ].join('\n');
 }

@@ -1,6 +1,8 @@
-// Runs one scenario for one system: probe, warm-up (untimed), timed runs on fresh namespaces,
-// cleanup after each, and the median / range of what finished. Never throws: every outcome
-// (not built, n/a, error, timeout) becomes a visible row.
+// Runs one scenario for a set of systems: probe and warm-up (untimed) each, then the timed runs in
+// rounds — run 1 of every system, then run 2 of every system, … — each on a fresh namespace and
+// cleaned up after. On a machine whose speed drifts (shared cores), rounds keep the systems being
+// compared side by side in time, so drift moves their medians together instead of skewing ratios.
+// Never throws: every outcome (not built, n/a, error, timeout) becomes a visible row.
 import type { BenchConfig } from './config.js';
 import type { RunResult, Scenario } from './scenarios/types.js';
 import { newNamespace, withPg } from './services.js';
@@ -76,7 +78,8 @@ async function debugConnections(log: (m: string) => void): Promise<void> {
   log(`  [debug] Postgres connections: ${n}; handles: ${(process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length}`);
 }
 
-export async function runCell(scenario: Scenario, system: System, config: BenchConfig, log: (m: string) => void): Promise<Row> {
+/** Probe, n/a check and warm-up: the row, ready for timed runs when its status is still 'ok'. */
+async function openCell(scenario: Scenario, system: System, config: BenchConfig, log: (m: string) => void): Promise<Row> {
   await debugConnections(log);
   const row: Row = { scenario: scenario.id, system: system.id, label: system.label, kind: system.kind, family: system.family, status: 'ok', agg: {}, runs: [], notes: [] };
   const reason = await probe(system);
@@ -92,6 +95,7 @@ export async function runCell(scenario: Scenario, system: System, config: BenchC
     return row;
   }
   if (scenario.warmup) {
+    log(` ${system.label}: warm-up`);
     const w = await attempt(scenario, system, config, true, log);
     if (w instanceof Error) {
       row.status = 'error';
@@ -100,18 +104,10 @@ export async function runCell(scenario: Scenario, system: System, config: BenchC
     }
     if (w.timedOut) row.notes.push('warm-up hit the time budget');
   }
-  const total = scenario.runs(config);
-  for (let k = 0; k < total; k++) {
-    const r = await attempt(scenario, system, config, false, log);
-    if (r instanceof Error) {
-      row.status = 'error';
-      row.reason = r.message.split('\n')[0];
-      break;
-    }
-    row.runs.push(r);
-    log(`  run ${k + 1}/${total}: ${Object.entries(r.metrics).map(([m, v]) => `${m}=${Number.isFinite(v) ? Math.round(v * 100) / 100 : v}`).join(' ')}${r.timedOut ? ' (timeout)' : ''}`);
-    if (r.timedOut) break; // a system that cannot finish in the budget is not run again
-  }
+  return row;
+}
+
+function closeCell(row: Row): void {
   const complete = row.runs.filter((r) => !r.timedOut);
   if (complete.length > 0) row.agg = aggregate(complete);
   else if (row.runs.length > 0) {
@@ -119,5 +115,32 @@ export async function runCell(scenario: Scenario, system: System, config: BenchC
     if (row.status === 'ok') row.status = 'timeout';
   }
   for (const r of row.runs) for (const n of r.notes ?? []) if (!row.notes.includes(n)) row.notes.push(n);
-  return row;
+}
+
+/** One scenario for every system: warm-ups, then the timed runs in rounds across systems. */
+export async function runScenario(scenario: Scenario, systems: readonly System[], config: BenchConfig, log: (m: string) => void): Promise<Row[]> {
+  const cells: { system: System; row: Row }[] = [];
+  for (const system of systems) {
+    const row = await openCell(scenario, system, config, log);
+    if (row.status !== 'ok') log(` ${system.label}: ${row.status}${row.reason ? `: ${row.reason}` : ''}`);
+    cells.push({ system, row });
+  }
+  const total = scenario.runs(config);
+  for (let k = 0; k < total; k++) {
+    for (const { system, row } of cells) {
+      // A system that errored, or could not finish in the budget, is not run again.
+      if (row.status !== 'ok' || row.runs.some((r) => r.timedOut)) continue;
+      const r = await attempt(scenario, system, config, false, log);
+      if (r instanceof Error) {
+        row.status = 'error';
+        row.reason = r.message.split('\n')[0];
+        log(` ${system.label}: error: ${row.reason}`);
+        continue;
+      }
+      row.runs.push(r);
+      log(` ${system.label} run ${k + 1}/${total}: ${Object.entries(r.metrics).map(([m, v]) => `${m}=${Number.isFinite(v) ? Math.round(v * 100) / 100 : v}`).join(' ')}${r.timedOut ? ' (timeout)' : ''}`);
+    }
+  }
+  for (const { row } of cells) closeCell(row);
+  return cells.map((c) => c.row);
 }
