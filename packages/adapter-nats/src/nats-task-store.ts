@@ -37,7 +37,11 @@ interface MetaEntry {
   created: number;
   ord: number;
   updated: number;
-  meta: (name: string) => string;
+  /** Header tokens (encoded; NULL_TOKEN for none). Copied out: a kept header object would keep its message's buffer alive. */
+  type: string;
+  run: string;
+  phase: string;
+  finished: number;
 }
 
 interface KeyEntry {
@@ -112,9 +116,9 @@ export class NatsTaskStore implements TaskStore {
         const hits = (await this.scanMeta(c)).filter(
           (e) =>
             (!states || states.has(e.state)) &&
-            (type === null || e.meta(H.type) === type) &&
-            (run === null || e.meta(H.run) === run) &&
-            (phase === null || e.meta(H.phase) === phase) &&
+            (type === null || e.type === type) &&
+            (run === null || e.run === run) &&
+            (phase === null || e.phase === phase) &&
             (filter.idleForMs === undefined || e.updated <= now - filter.idleForMs),
         );
         hits.sort((a, b) => a.created - b.created || a.ord - b.ord);
@@ -136,7 +140,7 @@ export class NatsTaskStore implements TaskStore {
     return this.rt.run('count tasks', async (c) => {
       const counts = new Map<string, TaskCount>();
       for (const e of await this.scanMeta(c)) {
-        const phase = e.meta(H.phase);
+        const phase = e.phase;
         const k = `${phase}\u0000${e.state}`;
         const entry = counts.get(k) ?? { phaseId: phase === NULL_TOKEN ? null : decodeToken(phase), state: e.state, count: 0 };
         entry.count += 1;
@@ -229,7 +233,7 @@ export class NatsTaskStore implements TaskStore {
   async cancelPhase(phaseId: string): Promise<string[]> {
     return this.rt.run(`cancel phase ${phaseId}`, async (c) => {
       const phase = nullableToken(phaseId);
-      const live = (await this.scanMeta(c)).filter((e) => e.meta(H.phase) === phase && !isTerminal(e.state));
+      const live = (await this.scanMeta(c)).filter((e) => e.phase === phase && !isTerminal(e.state));
       live.sort((a, b) => a.created - b.created || a.ord - b.ord);
       const active: TaskState[] = ['pending', 'running', 'scheduled'];
       const moved = await Promise.all(live.map((e) => this.move(c, e.id, active, 'cancelled')));
@@ -241,7 +245,7 @@ export class NatsTaskStore implements TaskStore {
     return this.rt.run(`purge ${options.state} tasks`, async (c) => {
       const now = c.clock.now();
       const done = (await this.scanMeta(c)).filter((e) => e.state === options.state);
-      const finished = (e: MetaEntry) => Number(e.meta(H.finished) || e.updated);
+      const finished = (e: MetaEntry) => e.finished || e.updated;
       done.sort((a, b) => finished(b) - finished(a));
       const victims = done
         .filter((e, i) => i >= options.keepLatest || finished(e) < now - options.olderThanMs)
@@ -334,7 +338,10 @@ export class NatsTaskStore implements TaskStore {
         created: Number(e.meta(H.created)),
         ord: Number(e.meta(H.ord)),
         updated: Number(e.meta(H.updated)),
-        meta: e.meta,
+        type: e.meta(H.type),
+        run: e.meta(H.run),
+        phase: e.meta(H.phase),
+        finished: Number(e.meta(H.finished) || 0),
       });
     });
     return out;
