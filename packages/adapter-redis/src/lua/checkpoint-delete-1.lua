@@ -2,6 +2,7 @@
 -- KEYS[1] checkpoint stats hash
 -- ARGV[1] key prefix P · ARGV[2..] taskIds
 -- Reply: number of checkpoints deleted
+-- @include helpers
 local P = ARGV[1]
 local n = 0
 local seen = {}
@@ -9,12 +10,7 @@ for i = 2, #ARGV do
   local id = ARGV[i]
   if not seen[id] then
     seen[id] = true
-    local ck = P .. 'cp:' .. id
-    local bytes = redis.call('HGET', ck, 'n')
-    if bytes then
-      redis.call('DEL', ck)
-      redis.call('HINCRBY', KEYS[1], 'count', -1)
-      redis.call('HINCRBY', KEYS[1], 'bytes', -tonumber(bytes))
+    if dropCheckpoint(P, id, KEYS[1]) then
       if redis.call('EXISTS', P .. 't:' .. id) == 1 then redis.call('HSET', P .. 't:' .. id, 'cp', 0) end
       n = n + 1
     end

@@ -23,16 +23,7 @@ for i = 3, #ARGV, 12 do
   if ok then
     collectEvents(tonumber(ARGV[i + 9]), ARGV[i + 10], ARGV[i + 11])
     if ARGV[i + 6] ~= 'none' then settle[#settle + 1] = i end
-    if ARGV[i + 8] == '1' then
-      local ck = P .. 'cp:' .. id
-      local bytes = redis.call('HGET', ck, 'n')
-      if bytes then
-        redis.call('DEL', ck)
-        redis.call('HINCRBY', KEYS[6], 'count', -1)
-        redis.call('HINCRBY', KEYS[6], 'bytes', -tonumber(bytes))
-        redis.call('HSET', P .. 't:' .. id, 'cp', 0)
-      end
-    end
+    if ARGV[i + 8] == '1' and dropCheckpoint(P, id, KEYS[6]) then redis.call('HSET', P .. 't:' .. id, 'cp', 0) end
   end
 end
 -- The deliveries of applied outcomes, checked against the same leaseId and settled in bulk.

@@ -66,3 +66,15 @@ local function flush(countsKey)
     if by ~= 0 and redis.call('HINCRBY', countsKey, field, by) <= 0 then redis.call('HDEL', countsKey, field) end
   end
 end
+
+-- Deletes a task's checkpoint and takes it off the stats hash; true when there was one. Callers
+-- that keep the task clear its `cp` flag themselves.
+local function dropCheckpoint(P, id, statsKey)
+  local ck = P .. 'cp:' .. id
+  local bytes = redis.call('HGET', ck, 'n')
+  if not bytes then return false end
+  redis.call('DEL', ck)
+  redis.call('HINCRBY', statsKey, 'count', -1)
+  redis.call('HINCRBY', statsKey, 'bytes', -tonumber(bytes))
+  return true
+end

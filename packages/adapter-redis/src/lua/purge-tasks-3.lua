@@ -23,13 +23,7 @@ for _, id in ipairs(ids) do
     if cur[4] and redis.call('GET', P .. 'k:' .. cur[4]) == id then redis.call('DEL', P .. 'k:' .. cur[4]) end
     redis.call('DEL', tk)
   end
-  local ck = P .. 'cp:' .. id
-  local bytes = redis.call('HGET', ck, 'n')
-  if bytes then
-    redis.call('DEL', ck)
-    redis.call('HINCRBY', KEYS[3], 'count', -1)
-    redis.call('HINCRBY', KEYS[3], 'bytes', -tonumber(bytes))
-  end
+  dropCheckpoint(P, id, KEYS[3])
 end
 flush(KEYS[2])
 return #ids
