@@ -81,11 +81,13 @@ export class Settler {
   private kick(): void {
     while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
       this.inFlight++;
-      void this.write(this.queue.splice(0, MAX_BATCH)).finally(() => {
-        this.inFlight--;
-        this.kick();
-        for (const wake of this.waiters.splice(0)) wake();
-      });
+      void this.write(this.queue.splice(0, MAX_BATCH))
+        .catch((err: unknown) => this.logger.error({ err }, 'settling a batch failed after its write'))
+        .finally(() => {
+          this.inFlight--;
+          this.kick();
+          for (const wake of this.waiters.splice(0)) wake();
+        });
     }
   }
 
@@ -102,7 +104,6 @@ export class Settler {
         await sleep(this.clock, Math.min(5_000, 50 * 2 ** Math.min(failures, 7)));
       }
     }
-    this.onFinished(batch.length);
     batch.forEach((e, i) => {
       const ok = applied?.[i] ?? false;
       if (ok) {
@@ -111,5 +112,6 @@ export class Settler {
       }
       e.resolve(ok);
     });
+    this.onFinished(batch.length);
   }
 }
