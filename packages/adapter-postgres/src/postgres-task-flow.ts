@@ -6,7 +6,7 @@ import type { ClaimOptions, ClaimedStart, CreateResult, NewTask, SettleItem, Tas
 import type { Db, Statement } from './db.js';
 import type { Notifier } from './notifier.js';
 import type { PostgresQueue } from './postgres-queue.js';
-import { OUTCOME_SET, appliedPerOutcome, stateIs, type PostgresTaskStore } from './postgres-task-store.js';
+import { OUTCOME_SET, appliedPerOutcome, outcomeRow, stateIs, type PostgresTaskStore } from './postgres-task-store.js';
 import { toTask } from './rows.js';
 
 /**
@@ -89,13 +89,8 @@ export class PostgresTaskFlow implements TaskFlow {
   async finishAndSettle(items: SettleItem[]): Promise<boolean[]> {
     if (items.length === 0) return [];
     const payload = JSON.stringify(
-      items.map(({ outcome: o, queue, releaseDelayMs, deleteCheckpoint }) => ({
-        task_id: o.taskId,
-        lease_id: o.leaseId,
-        state: o.state,
-        result: o.result === undefined ? null : o.result,
-        error: o.error ?? null,
-        duration_ms: o.durationMs ?? null,
+      items.map(({ outcome, queue, releaseDelayMs, deleteCheckpoint }) => ({
+        ...outcomeRow(outcome),
         queue,
         release_ms: Math.max(0, releaseDelayMs ?? 0),
         drop_checkpoint: deleteCheckpoint === true,

@@ -271,16 +271,7 @@ export class PostgresTaskStore implements TaskStore {
 
   async finish(outcomes: TaskOutcome[]): Promise<boolean[]> {
     if (outcomes.length === 0) return [];
-    const payload = JSON.stringify(
-      outcomes.map((o) => ({
-        task_id: o.taskId,
-        lease_id: o.leaseId,
-        state: o.state,
-        result: o.result === undefined ? null : o.result,
-        error: o.error ?? null,
-        duration_ms: o.durationMs ?? null,
-      })),
-    );
+    const payload = JSON.stringify(outcomes.map(outcomeRow));
     const rows = await this.db.run(this.q.finish, [payload, outcomes.map((o) => o.taskId)]);
     return appliedPerOutcome(outcomes, rows);
   }
@@ -323,6 +314,18 @@ export class PostgresTaskStore implements TaskStore {
 }
 
 /** Per outcome, whether its (task_id, lease_id) came back from the fenced update. */
+/** An outcome as the finish statements' `json_to_recordset` reads it. */
+export function outcomeRow(o: TaskOutcome) {
+  return {
+    task_id: o.taskId,
+    lease_id: o.leaseId,
+    state: o.state,
+    result: o.result === undefined ? null : o.result,
+    error: o.error ?? null,
+    duration_ms: o.durationMs ?? null,
+  };
+}
+
 export function appliedPerOutcome(outcomes: { taskId: string; leaseId: string }[], rows: PgRow[]): boolean[] {
   const applied = new Set(rows.map((r) => `${r.lease_id as string}\u0000${r.task_id as string}`));
   return outcomes.map((o) => applied.has(`${o.leaseId}\u0000${o.taskId}`));

@@ -20,7 +20,7 @@ import type { RedisConnection } from './redis-connection.js';
 import { eventAts } from './redis-event-log.js';
 import type { RedisQueue } from './redis-queue.js';
 import type { RedisTaskStore } from './redis-task-store.js';
-import { decodeStarted } from './task-codec.js';
+import { decodeStarted, pushOutcome } from './task-codec.js';
 
 export class RedisTaskFlow implements TaskFlow {
   /** The backend's EventLog is on the same Redis (same hash tag): outcomes and their events land in one script. */
@@ -93,13 +93,8 @@ export class RedisTaskFlow implements TaskFlow {
     const args: RedisArg[] = [this.keys.P, this.eventsMaxLen];
     for (const { outcome: o, queue, releaseDelayMs, deleteCheckpoint, events } of items) {
       const evs = events ?? [];
+      pushOutcome(args, o);
       args.push(
-        o.taskId,
-        o.leaseId,
-        o.state,
-        o.result === undefined ? '' : `=${JSON.stringify(o.result)}`,
-        o.error === undefined ? '' : `=${JSON.stringify(o.error)}`,
-        o.durationMs === undefined ? '' : `=${Math.round(o.durationMs)}`,
         queue,
         releaseDelayMs !== undefined && releaseDelayMs > 0 ? Math.ceil(releaseDelayMs) : 0,
         deleteCheckpoint === true ? 1 : 0,

@@ -23,7 +23,7 @@ import {
 import { GROUP, type Keys } from './keys.js';
 import type { RedisArg } from './redis-client.js';
 import type { RedisConnection } from './redis-connection.js';
-import { decodeStarted, decodeTask, opt, packX } from './task-codec.js';
+import { decodeStarted, decodeTask, opt, packX, pushOutcome } from './task-codec.js';
 
 /** Index entries one list-tasks call examines before handing back a cursor (bounds time inside Redis). */
 const LIST_SCAN_BUDGET = 2_000;
@@ -187,16 +187,7 @@ export class RedisTaskStore implements TaskStore {
   async finish(outcomes: TaskOutcome[]): Promise<boolean[]> {
     if (outcomes.length === 0) return [];
     const args: RedisArg[] = [this.keys.P];
-    for (const o of outcomes) {
-      args.push(
-        o.taskId,
-        o.leaseId,
-        o.state,
-        o.result === undefined ? '' : `=${JSON.stringify(o.result)}`,
-        o.error === undefined ? '' : `=${JSON.stringify(o.error)}`,
-        o.durationMs === undefined ? '' : `=${Math.round(o.durationMs)}`,
-      );
-    }
+    for (const o of outcomes) pushOutcome(args, o);
     return flags(await this.conn.run('finish', [this.keys.counts], args));
   }
 

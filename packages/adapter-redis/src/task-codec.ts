@@ -1,6 +1,7 @@
 // Task hash ⇄ TaskRecord. Fields are short (the hash is written on every state change); a field
 // that is absent reads as null. JSON columns are parsed with core's prototype-safe parser.
-import { parseJson, type Budget, type JsonValue, type NewTask, type StoredError, type TaskRecord, type TaskState } from '@baton/core';
+import { parseJson, type Budget, type JsonValue, type NewTask, type StoredError, type TaskOutcome, type TaskRecord, type TaskState } from '@baton/core';
+import type { RedisArg } from './redis-client.js';
 
 /** ARGV encoding of a nullable string for the scripts' `opt()`: '' is null, '=' + value a value. */
 export function opt(value: string | null | undefined): string {
@@ -11,6 +12,18 @@ export function opt(value: string | null | undefined): string {
  * The immutable part of a task, written once at create as one field. The script prepends
  * `[createdAt,`, so this returns the array's tail: `type,key,runId,phaseId,maxRetries,budget,input]`.
  */
+/** An outcome as the finish scripts read it: taskId, leaseId, state, result?, error?, durationMs?. */
+export function pushOutcome(args: RedisArg[], o: TaskOutcome): void {
+  args.push(
+    o.taskId,
+    o.leaseId,
+    o.state,
+    o.result === undefined ? '' : `=${JSON.stringify(o.result)}`,
+    o.error === undefined ? '' : `=${JSON.stringify(o.error)}`,
+    o.durationMs === undefined ? '' : `=${Math.round(o.durationMs)}`,
+  );
+}
+
 export function packX(t: NewTask): string {
   return JSON.stringify([t.type, t.idempotencyKey, t.runId, t.phaseId, t.maxRetries, t.budget, t.input]).slice(1);
 }
