@@ -1,20 +1,10 @@
 // Memory-only behaviour: the backend clock is the injected clock, and a closed backend refuses use.
 import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError, newId, type JsonValue, type NewTask } from '@baton/core';
+import { newTask } from '@baton/conformance';
 import { FakeClock, memoryBackend } from '@baton/memory';
 
-const task = (over: Partial<NewTask> = {}): NewTask => ({
-  id: newId(),
-  type: 't',
-  input: { n: 1 },
-  idempotencyKey: newId(),
-  keyTtlMs: 60_000,
-  runId: null,
-  phaseId: null,
-  maxRetries: 3,
-  budget: null,
-  ...over,
-});
+const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 't', ...over });
 
 describe('memoryBackend', () => {
   it('declares its capabilities and exposes its clock', () => {

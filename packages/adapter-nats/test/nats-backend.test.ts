@@ -3,23 +3,13 @@
 // checkpoints, idempotency keys (expiry, orphans, racing processes) and unreachable servers.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendUnavailableError, ConfigError, newId, PayloadTooLargeError, SchemaError, type NewTask } from '@baton/core';
+import { newTask } from '@baton/conformance';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { destroyNatsResources, natsBackend, type NatsBackend } from '../src/index.js';
 import { decodeToken, encodeToken, hashKey } from '../src/nats-names.js';
 import { connectTest, freshBackend, NATS_URL, natsUp, randomPrefix, skipReason, sleep } from './helpers.js';
 
-const task = (over: Partial<NewTask> = {}): NewTask => ({
-  id: newId(),
-  type: 'job',
-  input: { n: 1 },
-  idempotencyKey: newId(),
-  keyTtlMs: 60_000,
-  runId: null,
-  phaseId: null,
-  maxRetries: 3,
-  budget: null,
-  ...over,
-});
+const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
 
 describe('@baton/nats construction (no server needed)', () => {
   it('refuses a bad prefix, bad options and a bad connection argument at construction with ConfigError', () => {

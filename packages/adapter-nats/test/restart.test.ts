@@ -4,6 +4,7 @@
 // task enqueued before, during (retried) and after the restart completes — nothing is lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendUnavailableError, createBaton, isTerminal, newId, type Backend, type NewTask } from '@baton/core';
+import { newTask } from '@baton/conformance';
 import { connect } from '@nats-io/transport-node';
 import { natsBackend } from '../src/index.js';
 import { hasNatsServer, startThrowawayNats, type ThrowawayNats } from './nats-server.js';
@@ -15,18 +16,7 @@ if (!hasNatsServer) {
   console.warn('\n!!! SKIPPING @baton/nats restart tests: no nats-server binary (set NATS_SERVER_BIN) !!!\n');
 }
 
-const task = (over: Partial<NewTask> = {}): NewTask => ({
-  id: newId(),
-  type: 'job',
-  input: { n: 1 },
-  idempotencyKey: newId(),
-  keyTtlMs: 60_000,
-  runId: null,
-  phaseId: null,
-  maxRetries: 3,
-  budget: null,
-  ...over,
-});
+const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
 
 /** Retries `fn` until it resolves (bounded): the client reconnects on its own schedule. */
 async function eventually<T>(fn: () => Promise<T>, attempts = 150, everyMs = 100): Promise<T> {

@@ -4,21 +4,11 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BackendUnavailableError, ValidationError, createBaton, newId, type NewTask } from '@baton/core';
+import { newTask } from '@baton/conformance';
 import { POSTGRES_CAPABILITIES, postgresBackend, type PostgresBackend } from '@baton/postgres';
 import { DATABASE_URL, dropSchema, newPool, randomSchema, reachable, skipReason, sleep } from './helpers.js';
 
-const task = (over: Partial<NewTask> = {}): NewTask => ({
-  id: newId(),
-  type: 'job',
-  input: { n: 1 },
-  idempotencyKey: newId(),
-  keyTtlMs: 3_600_000,
-  runId: null,
-  phaseId: null,
-  maxRetries: 0,
-  budget: null,
-  ...over,
-});
+const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
 
 describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
   const schemas: string[] = [];

@@ -4,23 +4,13 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendUnavailableError, createBaton, newId, type NewTask } from '@baton/core';
+import { newTask } from '@baton/conformance';
 import { Redis } from 'ioredis';
 import { redisBackend } from '../src/index.js';
 import { startThrowawayRedis, type ThrowawayRedis } from './redis-server.js';
 import { sleepMs } from './helpers.js';
 
-const task = (over: Partial<NewTask> = {}): NewTask => ({
-  id: newId(),
-  type: 'job',
-  input: { n: 1 },
-  idempotencyKey: newId(),
-  keyTtlMs: 60_000,
-  runId: null,
-  phaseId: null,
-  maxRetries: 3,
-  budget: null,
-  ...over,
-});
+const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
 
 /** Retries `fn` until it resolves (bounded): the connection comes back on ioredis' own schedule. */
 async function eventually<T>(fn: () => Promise<T>, attempts = 100, everyMs = 100): Promise<T> {

@@ -3,22 +3,12 @@
 // shared blocking read and the TaskFlow scripts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, newId, SchemaError, type Logger, type NewTask } from '@baton/core';
+import { newTask } from '@baton/conformance';
 import { Redis, type Cluster } from 'ioredis';
 import { redisBackend, type RedisClient } from '../src/index.js';
 import { deletePrefix, isolatedBackend, randomPrefix, REDIS_URL, redisUp, skipReason } from './helpers.js';
 
-const task = (over: Partial<NewTask> = {}): NewTask => ({
-  id: newId(),
-  type: 'job',
-  input: { n: 1 },
-  idempotencyKey: newId(),
-  keyTtlMs: 60_000,
-  runId: null,
-  phaseId: null,
-  maxRetries: 3,
-  budget: null,
-  ...over,
-});
+const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
 
 function captureLogger(): Logger & { lines: { level: string; msg: string }[] } {
   const lines: { level: string; msg: string }[] = [];

@@ -16,6 +16,8 @@ import { taskFlowSuite } from './task-flow-suite.js';
 import { timerStoreSuite } from './timer-store-suite.js';
 
 export type { ConformanceTarget } from './harness.js';
+/** A valid NewTask with fresh id and key, for adapter tests of their own; `over` replaces fields. */
+export { newTask } from './harness.js';
 export { runProcessSuite } from './process-suite.js';
 export type { ProcessTarget } from './process-suite.js';
 
