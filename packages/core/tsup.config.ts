@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/adapter.ts'],
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: false, // declarations with declaration maps: scripts/build-dts.mjs, run after tsup
   clean: true,
   sourcemap: true,
   target: 'node20',

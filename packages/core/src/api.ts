@@ -1,5 +1,5 @@
 // Public shapes of the facade: what a handler receives and what enqueue takes.
-import type { JsonValue } from './json.js';
+import type { JsonObject, JsonValue } from './json.js';
 import type { Logger } from './logger.js';
 import type { Budget, TaskRecord, Usage } from './ports/task-store.js';
 import type { RetryPolicyOptions } from './retry-policy.js';
@@ -37,6 +37,12 @@ export interface TaskContext<C = JsonValue> {
   heartbeat(): Promise<void>;
   /** Adds cost / tokens; rejects with BudgetExceededError once the task's budget is exceeded. */
   reportUsage(usage: Partial<Usage>): Promise<Usage>;
+  /**
+   * Reports how far the run got: a number from 0 to 1, or a small JSON object (at most 4 KB).
+   * Coalesced like checkpoints (the newest value wins, at most one write per second), stored on
+   * the task, emitted as `task.progress`. Rejects with LeaseLostError when another worker owns the task.
+   */
+  reportProgress(progress: number | JsonObject): Promise<void>;
   /** Aborts on cancellation, timeout, lost lease and shutdown; `signal.reason` says which. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
@@ -49,6 +55,8 @@ export interface RegisterOptions {
   retry?: RetryPolicyOptions;
   /** Version mixed into generated idempotency keys. @default 'v1' */
   version?: string;
+  /** The queue tasks of this type go to (unless enqueue says otherwise); this worker serves it. @default 'default' */
+  queue?: string;
 }
 
 export interface EnqueueOptions {
@@ -56,9 +64,16 @@ export interface EnqueueOptions {
   key?: string;
   /** Version for the generated key. @default the registered version, else 'v1' */
   version?: string;
-  /** How long the key maps to this task. @default baton's idempotencyKeyTtlMs (24 h) */
+  /** How long the key maps to this task. @default baton's idempotencyKeyTtlMs (24 h); at most 365 days */
   keyTtlMs?: number;
+  /** Not runnable before this many ms from now (backend clock). At most 365 days. */
   delayMs?: number;
+  /** The queue to wait in. @default the type's registered queue, else 'default' */
+  queue?: string;
+  /** Higher runs first within the queue; an integer from -10000 to 10000. @default 0 */
+  priority?: number;
+  /** A tenant, user or API key: the queue's groupConcurrency caps how many of one group run at once. */
+  group?: string;
   runId?: string;
   phaseId?: string;
   /** Retries after the first failed run. @default the retry policy's maxRetries */

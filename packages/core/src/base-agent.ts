@@ -1,4 +1,4 @@
-// The seed's agent base class: a handler written as a class with checkpoint helpers.
+// The agent base class: a handler written as a class with checkpoint helpers.
 import type { JsonValue } from './json.js';
 import type { Checkpoint, SaveCheckpointOptions, TaskContext } from './api.js';
 import type { Logger } from './logger.js';
@@ -29,7 +29,7 @@ export abstract class BaseAgent<I = JsonValue, O = JsonValue, C = JsonValue> {
     await this.checkpointCallback(token, data, options);
   }
 
-  /** The token of the checkpoint this run resumes from, or null on a fresh start. (`input` is accepted for seed compatibility.) */
+  /** The token of the checkpoint this run resumes from, or null on a fresh start. (`input` is accepted and ignored, as in the original agent API.) */
   protected getCheckpointToken(_input?: unknown): string | null {
     return this.context?.checkpoint?.token ?? null;
   }

@@ -1,15 +1,35 @@
 // Checkpoint writes for running tasks: coalesced to one write per interval per task (newest
-// state wins), flushed on demand, on failure and on shutdown; fenced by the task's lease.
+// state wins), flushed on demand, on failure and on shutdown; fenced by the task's lease. A
+// write that fails keeps its state pending for the next flush (and is logged): only a lost lease
+// drops it, because then the state belongs to a run that no longer counts.
 import type { Clock, TimerHandle } from './clock.js';
 import type { Checkpoint, SaveCheckpointOptions } from './api.js';
 import type { JsonValue } from './json.js';
-import type { CheckpointBlob, CheckpointStats, CheckpointStore } from './ports/checkpoint-store.js';
+import type { Logger } from './logger.js';
+import type { CheckpointBlob, CheckpointStore } from './ports/checkpoint-store.js';
+import type { NewEvent } from './ports/event-log.js';
 import { LeaseLostError } from './errors.js';
-import { decodeCheckpoint, encodeCheckpoint, type CodecOptions } from './checkpoint-codec.js';
+import { decodeCheckpointAsync, encodeCheckpointAsync, type CodecOptions } from './checkpoint-codec.js';
 
 export interface CheckpointManagerOptions extends CodecOptions {
   intervalMs: number;
 }
+
+export interface CheckpointHooks {
+  /** The audit event of a save, handed to the store with it (atomic backends). */
+  event(blob: CheckpointBlob): NewEvent;
+  /** The save landed (with its event on atomic backends). */
+  onSaved(blob: CheckpointBlob, event: NewEvent): void;
+  /** The store refused the save: another worker owns the task now. */
+  onLost(err: LeaseLostError): void;
+  /** Whether events ride with the save (capabilities.atomicEvents). */
+  atomicEvents: boolean;
+  /** Instrumentation around one write. */
+  observe?(blob: CheckpointBlob): ((error?: unknown) => void) | undefined;
+}
+
+/** Retry delay of a timed flush whose write failed. */
+const RETRY_MS = 1_000;
 
 /** The checkpoint writer of one running task (one lease). */
 export class TaskCheckpointer {
@@ -23,24 +43,21 @@ export class TaskCheckpointer {
     private readonly manager: CheckpointManager,
     readonly taskId: string,
     readonly leaseId: string,
-    private readonly onSaved: (blob: CheckpointBlob) => void,
-    private readonly onLost: (err: LeaseLostError) => void,
+    private readonly hooks: CheckpointHooks,
   ) {}
 
   async save(token: string, data: unknown, options: SaveCheckpointOptions = {}): Promise<void> {
     if (this.closed) throw new LeaseLostError(this.taskId, 'checkpoint');
-    const blob = this.manager.encode(this.taskId, token, data);
+    const blob = await this.manager.encode(this.taskId, token, data);
+    if (this.closed) throw new LeaseLostError(this.taskId, 'checkpoint');
     const now = this.manager.clock.now();
     const due = this.lastWriteAt === null ? now : this.lastWriteAt + this.manager.intervalMs;
     this.pending = blob;
     if (options.flush || due <= now) return this.flush();
-    this.timer ??= this.manager.clock.setTimeout(() => {
-      this.timer = null;
-      this.flush().catch(() => undefined);
-    }, due - now);
+    this.arm(due - now);
   }
 
-  /** Writes the newest unsaved state, if any. */
+  /** Writes the newest unsaved state, if any. Rejects when the write failed (the state stays pending). */
   flush(): Promise<void> {
     if (this.timer) {
       this.manager.clock.clearTimeout(this.timer);
@@ -51,6 +68,11 @@ export class TaskCheckpointer {
     return next;
   }
 
+  /** Whether unsaved state is waiting (a failed or coalesced write). */
+  get hasPending(): boolean {
+    return this.pending !== null;
+  }
+
   /** Drops unsaved state and stops timers (task finished or lease gone). */
   close(): void {
     this.closed = true;
@@ -59,19 +81,42 @@ export class TaskCheckpointer {
     this.timer = null;
   }
 
+  private arm(ms: number): void {
+    this.timer ??= this.manager.clock.setTimeout(() => {
+      this.timer = null;
+      this.flush().catch((err: unknown) => {
+        if (err instanceof LeaseLostError || this.closed) return;
+        this.manager.logger.warn({ err, taskId: this.taskId, leaseId: this.leaseId }, 'checkpoint write failed; it stays pending and is retried');
+        if (this.pending !== null) this.arm(RETRY_MS);
+      });
+    }, ms);
+  }
+
   private async writePending(): Promise<void> {
     const blob = this.pending;
-    if (!blob) return;
+    if (!blob || this.closed) return;
     this.pending = null;
     this.lastWriteAt = this.manager.clock.now();
-    const ok = await this.manager.store.save(this.taskId, this.leaseId, blob);
-    if (!ok) {
-      const err = new LeaseLostError(this.taskId, 'checkpoint save');
-      this.closed = true;
-      this.onLost(err);
+    const event = this.hooks.event(blob);
+    const done = this.hooks.observe?.(blob);
+    let ok: boolean;
+    try {
+      ok = await this.manager.store.save(this.taskId, this.leaseId, blob, this.hooks.atomicEvents ? { events: [event] } : {});
+    } catch (err) {
+      done?.(err);
+      // Newest state wins: put this one back unless a newer save came in meanwhile.
+      if (!this.closed) this.pending ??= blob;
       throw err;
     }
-    this.onSaved(blob);
+    if (!ok) {
+      const err = new LeaseLostError(this.taskId, 'checkpoint save');
+      done?.(err);
+      this.closed = true;
+      this.hooks.onLost(err);
+      throw err;
+    }
+    done?.();
+    this.hooks.onSaved(blob, event);
   }
 }
 
@@ -81,42 +126,23 @@ export class CheckpointManager {
   constructor(
     readonly store: CheckpointStore,
     readonly clock: Clock,
+    readonly logger: Logger,
     private readonly options: CheckpointManagerOptions,
   ) {
     this.intervalMs = options.intervalMs;
   }
 
-  encode(taskId: string, token: string, data: unknown): CheckpointBlob {
-    return encodeCheckpoint(taskId, token, data, this.options);
+  encode(taskId: string, token: string, data: unknown): Promise<CheckpointBlob> {
+    return encodeCheckpointAsync(taskId, token, data, this.options);
   }
 
-  forTask(
-    taskId: string,
-    leaseId: string,
-    hooks: { onSaved: (blob: CheckpointBlob) => void; onLost: (err: LeaseLostError) => void },
-  ): TaskCheckpointer {
-    return new TaskCheckpointer(this, taskId, leaseId, hooks.onSaved, hooks.onLost);
+  forTask(taskId: string, leaseId: string, hooks: CheckpointHooks): TaskCheckpointer {
+    return new TaskCheckpointer(this, taskId, leaseId, hooks);
   }
 
+  /** The task's checkpoint; throws when its stored bytes cannot be decoded (the caller quarantines the task). */
   async load<C = JsonValue>(taskId: string): Promise<Checkpoint<C> | null> {
     const stored = await this.store.load(taskId);
-    return stored ? decodeCheckpoint<C>(stored) : null;
-  }
-
-  /** Seed API: writes a checkpoint now for a task running under `leaseId`; LeaseLostError if it moved on. */
-  async saveCheckpoint(taskId: string, token: string, data: unknown, leaseId: string): Promise<void> {
-    const ok = await this.store.save(taskId, leaseId, this.encode(taskId, token, data));
-    if (!ok) throw new LeaseLostError(taskId, 'checkpoint save');
-  }
-
-  /** Seed API: runs `fn` with the task's checkpoint (or null) and deletes the checkpoint when it succeeds. */
-  async resumeTask<R, C = JsonValue>(taskId: string, fn: (checkpoint: Checkpoint<C> | null) => Promise<R>): Promise<R> {
-    const result = await fn(await this.load<C>(taskId));
-    await this.store.delete([taskId]);
-    return result;
-  }
-
-  stats(): Promise<CheckpointStats> {
-    return this.store.stats();
+    return stored ? decodeCheckpointAsync<C>(stored) : null;
   }
 }

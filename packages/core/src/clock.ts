@@ -9,15 +9,20 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Runs `fn` after `ms`. Engine loops use unreferenced timers (they must not keep a process
+   * alive); `{ keepAlive: true }` is for waits a user awaits (waitFor, retry and delay timers of
+   * a backend that lives in this process).
+   */
+  setTimeout(fn: () => void, ms: number, options?: { keepAlive?: boolean }): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => {
+  setTimeout: (fn, ms, options) => {
     const t = setTimeout(fn, ms);
-    t.unref?.();
+    if (!options?.keepAlive) t.unref?.();
     return t as unknown as TimerHandle;
   },
   clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),

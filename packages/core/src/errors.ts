@@ -1,5 +1,6 @@
 // Every error Baton throws is a BatonError with a stable `code`; retryability is data
-// (`retryable`), never inferred from a message.
+// (`retryable`), never inferred from a message. `instanceof` checks a brand registered under
+// Symbol.for, so they hold even when an app ends up with two copies of @baton/core.
 
 export type BatonErrorCode =
   | 'VALIDATION'
@@ -15,7 +16,25 @@ export type BatonErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'SCHEMA'
   | 'NOT_FOUND'
-  | 'SHUTDOWN';
+  | 'SHUTDOWN'
+  | 'POISON_PILL'
+  | 'CORRUPT_RECORD'
+  | 'INVALID_STATE'
+  | 'NOT_STARTED';
+
+const BRANDS = new WeakMap<object, symbol>();
+
+/** Makes `instanceof cls` check a global brand instead of prototype identity. */
+function brand(cls: abstract new (...args: never[]) => Error, name: string): void {
+  const sym = Symbol.for(`@baton/core:${name}`);
+  BRANDS.set(cls, sym);
+  Object.defineProperty(cls.prototype, sym, { value: true });
+}
+
+/** True for any BatonError, from this copy of @baton/core or another. */
+export function isBatonError(value: unknown): value is BatonError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[Symbol.for('@baton/core:BatonError')] === true;
+}
 
 export class BatonError extends Error {
   readonly code: BatonErrorCode;
@@ -27,7 +46,14 @@ export class BatonError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    const sym = BRANDS.get(this);
+    if (sym === undefined) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[sym] === true;
+  }
 }
+brand(BatonError, 'BatonError');
 
 /** Bad input from the caller: nothing was stored. */
 export class ValidationError extends BatonError {
@@ -36,6 +62,7 @@ export class ValidationError extends BatonError {
     this.name = 'ValidationError';
   }
 }
+brand(ValidationError, 'ValidationError');
 
 export class PayloadTooLargeError extends BatonError {
   readonly sizeBytes: number;
@@ -47,6 +74,7 @@ export class PayloadTooLargeError extends BatonError {
     this.limitBytes = sizes.limitBytes;
   }
 }
+brand(PayloadTooLargeError, 'PayloadTooLargeError');
 
 export class UnknownTaskTypeError extends BatonError {
   readonly taskType: string;
@@ -56,6 +84,7 @@ export class UnknownTaskTypeError extends BatonError {
     this.taskType = taskType;
   }
 }
+brand(UnknownTaskTypeError, 'UnknownTaskTypeError');
 
 /** The worker no longer holds the task's lease: another worker owns it now, or it was cancelled. */
 export class LeaseLostError extends BatonError {
@@ -66,6 +95,7 @@ export class LeaseLostError extends BatonError {
     this.taskId = taskId;
   }
 }
+brand(LeaseLostError, 'LeaseLostError');
 
 export class BudgetExceededError extends BatonError {
   constructor(message: string) {
@@ -73,6 +103,7 @@ export class BudgetExceededError extends BatonError {
     this.name = 'BudgetExceededError';
   }
 }
+brand(BudgetExceededError, 'BudgetExceededError');
 
 /** Throw from a handler to fail the task at once, without retries. */
 export class PermanentError extends BatonError {
@@ -81,6 +112,7 @@ export class PermanentError extends BatonError {
     this.name = 'PermanentError';
   }
 }
+brand(PermanentError, 'PermanentError');
 
 export class TimeoutError extends BatonError {
   constructor(message: string, options: { retryable?: boolean } = {}) {
@@ -88,6 +120,7 @@ export class TimeoutError extends BatonError {
     this.name = 'TimeoutError';
   }
 }
+brand(TimeoutError, 'TimeoutError');
 
 export class CancelledError extends BatonError {
   constructor(message: string) {
@@ -95,6 +128,7 @@ export class CancelledError extends BatonError {
     this.name = 'CancelledError';
   }
 }
+brand(CancelledError, 'CancelledError');
 
 /** An option is out of range or inconsistent; thrown at construction. */
 export class ConfigError extends BatonError {
@@ -103,6 +137,7 @@ export class ConfigError extends BatonError {
     this.name = 'ConfigError';
   }
 }
+brand(ConfigError, 'ConfigError');
 
 /** The backend refused or failed an operation; `cause` holds the driver's error. */
 export class BackendError extends BatonError {
@@ -111,6 +146,7 @@ export class BackendError extends BatonError {
     this.name = 'BackendError';
   }
 }
+brand(BackendError, 'BackendError');
 
 /** The backend cannot be reached; safe to retry once it is back. */
 export class BackendUnavailableError extends BatonError {
@@ -119,6 +155,7 @@ export class BackendUnavailableError extends BatonError {
     this.name = 'BackendUnavailableError';
   }
 }
+brand(BackendUnavailableError, 'BackendUnavailableError');
 
 /** The stored schema is not one this code can use (newer, foreign or corrupt). */
 export class SchemaError extends BatonError {
@@ -127,13 +164,18 @@ export class SchemaError extends BatonError {
     this.name = 'SchemaError';
   }
 }
+brand(SchemaError, 'SchemaError');
 
+/** No task (or other record) with the given id exists: never created, or purged by retention. */
 export class NotFoundError extends BatonError {
-  constructor(message: string) {
+  readonly id: string | null;
+  constructor(message: string, id: string | null = null) {
     super('NOT_FOUND', message);
     this.name = 'NotFoundError';
+    this.id = id;
   }
 }
+brand(NotFoundError, 'NotFoundError');
 
 /** The worker is shutting down; the task goes back to the queue for another worker. */
 export class ShutdownError extends BatonError {
@@ -142,9 +184,23 @@ export class ShutdownError extends BatonError {
     this.name = 'ShutdownError';
   }
 }
+brand(ShutdownError, 'ShutdownError');
+
+/** The task is not in a state the operation accepts (e.g. retry of a task that has not finished). */
+export class InvalidStateError extends BatonError {
+  readonly taskId: string;
+  readonly state: string;
+  constructor(taskId: string, state: string, message: string) {
+    super('INVALID_STATE', message);
+    this.name = 'InvalidStateError';
+    this.taskId = taskId;
+    this.state = state;
+  }
+}
+brand(InvalidStateError, 'InvalidStateError');
 
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof BatonError) return err.retryable;
+  if (isBatonError(err)) return err.retryable;
   return true;
 }
 

@@ -1,11 +1,14 @@
-// Every lifecycle event goes to in-process listeners at once and to the EventLog in batches,
-// so auditing costs one append per batch of tasks rather than one round trip per event.
+// Lifecycle events reach in-process listeners at once and the EventLog durably. An event that
+// records a task write rides with that write on backends with `atomicEvents` (it lands iff the
+// write lands, so a crash cannot separate them); elsewhere, and for events that record no write
+// (worker, pool, breaker, timer), they are appended here in batches, retried until they land and
+// never dropped.
 import type { Clock } from './clock.js';
 import type { JsonObject } from './json.js';
 import type { Logger } from './logger.js';
 import { randomBytes } from 'node:crypto';
 import type { EventLog, EventType, NewEvent } from './ports/event-log.js';
-import type { WriteOptions } from './ports/backend.js';
+import type { WriteOptions } from './ports/write-options.js';
 
 export type EventListener = (event: NewEvent) => void;
 
@@ -17,14 +20,11 @@ export interface EventFields {
   data?: JsonObject;
 }
 
-/** Most events held in memory while the EventLog is unreachable; older ones are dropped with an error log. */
-const MAX_BUFFERED = 100_000;
-
 // Event ids: a random per-process prefix and a counter. Unique across processes like a UUID, at
-// a fraction of the cost on the hot path (two events per task).
+// a fraction of the cost on the hot path (several events per task).
 const ID_PREFIX = randomBytes(9).toString('base64url');
 let idCounter = 0;
-function eventId(): string {
+export function eventId(): string {
   return `${ID_PREFIX}${(idCounter++).toString(36)}`;
 }
 const MAX_BATCH = 1_000;
@@ -35,9 +35,12 @@ export class EventPublisher {
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private failures = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly log: EventLog,
+    /** The backend appends events handed to its writes (capabilities.atomicEvents). */
+    readonly atomic: boolean,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly workerId: string,
@@ -64,24 +67,29 @@ export class EventPublisher {
     };
   }
 
-  /** Notifies listeners now and persists in the next batch. */
-  emit(type: EventType, fields?: EventFields): void {
-    this.publish([this.make(type, fields)]);
+  /** What to hand a port write: the events themselves on atomic backends, nothing elsewhere. */
+  forWrite(events: NewEvent[] | undefined): NewEvent[] | undefined {
+    return this.atomic ? events : undefined;
   }
 
-  publish(events: NewEvent[]): void {
+  /** The write these events record has applied: notify, and append them unless the write already did. */
+  written(events: readonly NewEvent[]): void {
+    if (events.length === 0) return;
     for (const e of events) this.notify(e);
-    for (const e of events) this.buffer.push(e);
-    if (this.buffer.length > MAX_BUFFERED) {
-      const dropped = this.buffer.splice(0, this.buffer.length - MAX_BUFFERED);
-      this.logger.error({ dropped: dropped.length }, 'event log unreachable for too long; oldest buffered events dropped');
-    }
-    this.schedule();
+    if (!this.atomic) this.enqueue(events);
   }
 
-  /** Notifies listeners only: the events were already written by the backend. */
-  notifyAll(events: NewEvent[]): void {
+  /** Notifies listeners only: a store wrote these events itself (e.g. `task.started` on a claim). */
+  notifyAll(events: readonly NewEvent[]): void {
     for (const e of events) this.notify(e);
+  }
+
+  /** An event that records no task write (worker, pool, breaker, timer): notified now, appended durably. */
+  emit(type: EventType, fields?: EventFields): NewEvent {
+    const e = this.make(type, fields);
+    this.notify(e);
+    this.enqueue([e]);
+    return e;
   }
 
   /** Appends inside the caller's transaction (transactional enqueue), then notifies. */
@@ -90,13 +98,33 @@ export class EventPublisher {
     for (const e of events) this.notify(e);
   }
 
-  /** Resolves once everything emitted so far is in the EventLog (or failed after retries). */
-  async flush(): Promise<void> {
-    while (this.buffer.length > 0 || this.flushing) {
+  /** Events not yet in the EventLog (backend unreachable, or not flushed yet). */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** Resolves once everything handed in so far is in the EventLog, or when `signal` aborts (then some may still be pending). */
+  async flush(signal?: AbortSignal): Promise<void> {
+    while ((this.buffer.length > 0 || this.flushing) && !signal?.aborted) {
       if (this.flushing) await this.flushing;
       else await this.drainOnce();
-      if (this.failures > 0) return;
+      if (this.failures > 0 && this.buffer.length > 0) {
+        // Wait out the backoff (or the abort) before trying again.
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.backoffMs());
+          signal?.addEventListener('abort', () => {
+            clearTimeout(t);
+            resolve();
+          }, { once: true });
+        });
+      }
     }
+  }
+
+  /** Stops retrying in the background (the baton is closing); what is left is reported by the caller. */
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 
   private notify(event: NewEvent): void {
@@ -113,8 +141,17 @@ export class EventPublisher {
     }
   }
 
+  private enqueue(events: readonly NewEvent[]): void {
+    for (const e of events) this.buffer.push(e);
+    this.schedule();
+  }
+
+  private backoffMs(): number {
+    return Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6));
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled || this.flushing || this.retryTimer) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -134,17 +171,19 @@ export class EventPublisher {
         (err: unknown) => {
           this.failures++;
           this.buffer.unshift(...batch);
-          this.logger.warn({ err, events: batch.length, failures: this.failures }, 'event append failed; will retry');
+          this.logger.warn({ err, events: batch.length, pending: this.buffer.length, failures: this.failures }, 'event append failed; will retry (nothing is dropped)');
         },
       )
       .finally(() => {
         this.flushing = null;
-        if (this.buffer.length > 0) {
-          if (this.failures === 0) this.schedule();
-          else {
-            const delay = Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6));
-            setTimeout(() => this.schedule(), delay).unref?.();
-          }
+        if (this.buffer.length === 0) return;
+        if (this.failures === 0) this.schedule();
+        else {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = null;
+            this.schedule();
+          }, this.backoffMs());
+          this.retryTimer.unref?.();
         }
       });
     return this.flushing;

@@ -3,7 +3,7 @@ import { canonicalJson } from './json.js';
 
 /**
  * The idempotency key of a task: sha256 over type, canonical JSON of the input (keys sorted,
- * so `{a,b}` and `{b,a}` give one key) and version. Same as the seed's `JobQueue.generateKey`.
+ * so `{a,b}` and `{b,a}` give one key) and version. Same keys as the original system's `JobQueue.generateKey`.
  */
 export function generateKey(type: string, input: unknown, version = 'v1'): string {
   return createHash('sha256').update(canonicalJson([type, input ?? null, version])).digest('hex');

@@ -1,8 +1,51 @@
-// @baton/core public API.
-export { generateKey, newId } from './idempotency.js';
-export { validateName } from './names.js';
-export { canonicalJson, parseJson, serializeJson, formatBytes } from './json.js';
-export type { JsonValue, JsonObject, JsonPrimitive, JsonLimits } from './json.js';
+// @baton/core: what an application uses — createBaton and the facade's types, handler and option
+// types, errors, the agent base class. Adapter authors import `@baton/core/adapter` instead.
+export { Baton, createBaton } from './baton.js';
+export type { BatonStats, StartOptions, StateCounts, Timers, Pool, Queues } from './baton.js';
+export type { Admin, TaskDetails, GroupStats } from './admin.js';
+export type { TaskFilterInput, EventQueryInput } from './normalize.js';
+export { BaseAgent } from './base-agent.js';
+export { healthHandler } from './health.js';
+export type { HealthReport } from './health.js';
+export { defineTask, SchemaValidationError } from './define-task.js';
+export type { TaskDefinition, DefineTaskOptions, TypedTaskRecord, ResultOf } from './define-task.js';
+export type { StandardSchemaV1 } from './standard-schema.js';
+export type { AgentClass, CheckpointCallback } from './base-agent.js';
+export type {
+  Checkpoint,
+  SaveCheckpointOptions,
+  TaskContext,
+  TaskHandler,
+  RegisterOptions,
+  EnqueueOptions,
+  TaskSpec,
+  EnqueueResult,
+  WaitOptions,
+} from './api.js';
+export type {
+  BatonOptions,
+  WorkerOptions,
+  CheckpointOptions,
+  RetentionOptions,
+  RetentionRule,
+  BreakerOptions,
+  QueueOptions,
+} from './options.js';
+export type { RetryPolicyOptions, ErrorClass } from './retry-policy.js';
+export type { Scheduler, PhasePlan, PhaseContext, PlannedTask, ScheduleResult } from './scheduler.js';
+export type { BreakerState } from './circuit-breaker.js';
+export type { PoolStats } from './worker-pool.js';
+export type { TimerAction } from './timer-service.js';
+export type { EventListener, EventFields } from './event-publisher.js';
+export type {
+  Instrumentation,
+  EnqueueInfo,
+  EnqueueScope,
+  RunInfo,
+  RunScope,
+  RunOutcome,
+  CheckpointInfo,
+} from './instrumentation.js';
 export {
   BatonError,
   ValidationError,
@@ -19,82 +62,25 @@ export {
   SchemaError,
   NotFoundError,
   ShutdownError,
+  InvalidStateError,
+  isBatonError,
   isRetryable,
-  toError,
 } from './errors.js';
 export type { BatonErrorCode } from './errors.js';
-export { systemClock, sleep } from './clock.js';
+export { generateKey } from './idempotency.js';
+export { systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
-export { silentLogger, redactUrl } from './logger.js';
-export type { Logger, LogFn } from './logger.js';
-export { RetryPolicy } from './retry-policy.js';
-export type { RetryPolicyOptions, ErrorClass } from './retry-policy.js';
-export { compileOptions } from './options.js';
-export type {
-  BatonOptions,
-  CompiledOptions,
-  WorkerOptions,
-  CheckpointOptions,
-  RetentionOptions,
-  RetentionRule,
-  BreakerOptions,
-} from './options.js';
-export type {
-  Checkpoint,
-  SaveCheckpointOptions,
-  TaskContext,
-  TaskHandler,
-  RegisterOptions,
-  EnqueueOptions,
-  TaskSpec,
-  EnqueueResult,
-  WaitOptions,
-} from './api.js';
+export { silentLogger, stderrLogger, redactUrl } from './logger.js';
+export type { Logger, LogFn, LogLevel } from './logger.js';
+export type { JsonValue, JsonObject, JsonPrimitive } from './json.js';
 
-// Ports
+// What an application reads back, and the backend it passes in (assembled with mixBackend for
+// deployments that put ports on different servers).
 export { mixBackend } from './ports/backend.js';
-export type { Backend, BackendPorts, BackendCapabilities, WriteOptions } from './ports/backend.js';
-export { TASK_STATES, TERMINAL_STATES, ACTIVE_STATES, isTerminal } from './ports/task-store.js';
-export type {
-  TaskStore,
-  TaskState,
-  TerminalState,
-  TaskRecord,
-  NewTask,
-  CreateResult,
-  StartClaim,
-  StartResult,
-  TaskOutcome,
-  RecoverResult,
-  TaskFilter,
-  TaskCount,
-  PurgeOptions,
-  Budget,
-  Usage,
-  StoredError,
-} from './ports/task-store.js';
-export type { Queue, QueueItem, LeaseRef, Delivery, ClaimOptions, QueueDepth } from './ports/queue.js';
-export type { TaskFlow, ClaimedStart, SettleItem } from './ports/task-flow.js';
-export { composeFlow, settledEffects } from './task-flow.js';
-export type { CheckpointStore, CheckpointBlob, StoredCheckpoint, CheckpointStats } from './ports/checkpoint-store.js';
-export type { TimerStore, TimerKind, NewTimer, TimerRecord, TimerFilter } from './ports/timer-store.js';
-export type { HeartbeatStore, Beat, StaleEntry } from './ports/heartbeat-store.js';
-export type { EventLog, EventType, NewEvent, StoredEvent, EventQuery } from './ports/event-log.js';
-
-// Engine
-export { Baton, createBaton } from './baton.js';
-export type { BatonStats, StartOptions, StateCounts } from './baton.js';
-export { BaseAgent, isAgentClass } from './base-agent.js';
-export type { AgentClass, CheckpointCallback } from './base-agent.js';
-export { CheckpointManager, TaskCheckpointer } from './checkpoint-manager.js';
-export { encodeCheckpoint, decodeCheckpoint } from './checkpoint-codec.js';
-export { CircuitBreaker } from './circuit-breaker.js';
-export type { BreakerState } from './circuit-breaker.js';
-export { Scheduler, splitBudget } from './scheduler.js';
-export type { PhasePlan, PhaseContext, PlannedTask, ScheduleResult } from './scheduler.js';
-export { TimerService } from './timer-service.js';
-export type { TimerAction } from './timer-service.js';
-export { WorkerPool } from './worker-pool.js';
-export type { PoolStats } from './worker-pool.js';
-export { Supervisor } from './supervisor.js';
-export type { EventListener, EventFields } from './event-publisher.js';
+export type { Backend, BackendCapabilities } from './ports/backend.js';
+export { TASK_STATES, TERMINAL_STATES, ACTIVE_STATES, isTerminal, DEFAULT_QUEUE, MAX_PRIORITY, MIN_PRIORITY } from './ports/task-store.js';
+export type { TaskRecord, TaskState, TerminalState, Budget, Usage, StoredError, Corruption, CountBy } from './ports/task-store.js';
+export type { EventType, NewEvent, StoredEvent } from './ports/event-log.js';
+export type { QueueDepth, QueueInfo, QueueSettings, RateLimit } from './ports/queue.js';
+export type { CheckpointStats } from './ports/checkpoint-store.js';
+export type { TimerRecord, TimerKind } from './ports/timer-store.js';

@@ -13,8 +13,6 @@ export interface JsonLimits {
   maxDepth: number;
 }
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
 /**
  * Checks that `value` is plain JSON (no cycles, BigInt, functions, symbols, undefined
  * inside arrays, non-finite numbers, class instances other than Date) within the limits,
@@ -104,14 +102,14 @@ function assertPlainJson(root: unknown, what: string, maxDepth: number): void {
   visit(root, 0);
 }
 
-// Without a \u escape every key is spelled literally, so a key the reviver would drop shows in the text.
-const MAYBE_FORBIDDEN = /__proto__|constructor|prototype|\\u/;
-
-/** Parses stored JSON without letting `__proto__` / `constructor` keys reach any prototype. */
+/**
+ * Parses stored JSON. Input is data: every key round-trips, `__proto__`, `constructor` and
+ * `prototype` included. JSON.parse defines each key as an own data property (it never invokes
+ * the `__proto__` setter), so no prototype is reached; callers copy with spread or
+ * `Object.defineProperty`, never with `Object.assign` into a fresh object.
+ */
 export function parseJson<T = JsonValue>(text: string): T {
-  // A reviver runs a call per node; text that cannot hold a forbidden key does not need one.
-  if (!MAYBE_FORBIDDEN.test(text)) return JSON.parse(text) as T;
-  return JSON.parse(text, (key, value: unknown) => (FORBIDDEN_KEYS.has(key) ? undefined : value)) as T;
+  return JSON.parse(text) as T;
 }
 
 /**

@@ -4,36 +4,41 @@ import type { RegisterOptions, TaskHandler } from './api.js';
 import { isAgentClass, type AgentClass } from './base-agent.js';
 import { ConfigError, ValidationError } from './errors.js';
 import type { JsonValue } from './json.js';
-import { RetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
+import { validateQueueName, validateTaskType, validateText } from './names.js';
+import { DEFAULT_QUEUE } from './ports/task-store.js';
+import { compileRetryPolicy, type CompiledRetryPolicy } from './retry-policy.js';
 
 export interface Registration {
   type: string;
   handler: TaskHandler<JsonValue, unknown, JsonValue>;
   version: string;
-  /** Set when the type has its own retry options. */
-  retry: RetryPolicy | null;
+  queue: string;
+  /** Set when the type has its own retry options (merged over the baton's). */
+  retry: CompiledRetryPolicy | null;
 }
 
-export const MAX_TYPE_LENGTH = 200;
-
-export function validateTaskType(type: unknown): string {
-  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
-    throw new ValidationError(`Task type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters; got ${JSON.stringify(type)}.`);
+/** Registration errors are mistakes in code, not in data: they are ConfigErrors. */
+function config<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ConfigError(err.message);
+    throw err;
   }
-  return type;
 }
 
 export class Registry {
   private readonly byType = new Map<string, Registration>();
 
-  constructor(private readonly baseRetry: RetryPolicyOptions) {}
+  constructor(private readonly baseRetry: CompiledRetryPolicy) {}
 
-  register<I, O, C>(type: string, target: TaskHandler<I, O, C> | AgentClass<I, O, C>, options: RegisterOptions = {}): void {
-    validateTaskType(type);
+  register<I, O, C>(type: string, target: TaskHandler<I, O, C> | AgentClass<I, O, C>, options: RegisterOptions = {}): Registration {
+    config(() => validateTaskType(type));
     if (this.byType.has(type)) throw new ConfigError(`Task type "${type}" is already registered; register each type once.`);
     if (typeof target !== 'function') {
-      throw new ConfigError(`baton.register("${type}", …) needs a handler function (input, ctx) => result or a BaseAgent subclass.`);
+      throw new ConfigError(`baton.register("${type}", …) needs a handler function (input, ctx) => result or a BaseAgent subclass; got ${typeof target}.`);
     }
+    if (options === null || typeof options !== 'object') throw new ConfigError(`Options of task type "${type}" must be an object { queue?, retry?, version? }.`);
     let handler: TaskHandler<JsonValue, unknown, JsonValue>;
     if (isAgentClass(target)) {
       const Agent = target as unknown as AgentClass;
@@ -45,21 +50,29 @@ export class Registry {
     } else {
       handler = target as unknown as TaskHandler<JsonValue, unknown, JsonValue>;
     }
-    const version = options.version ?? 'v1';
-    if (typeof version !== 'string' || version.length === 0) throw new ConfigError(`Version of task type "${type}" must be a non-empty string.`);
-    this.byType.set(type, {
+    const version = config(() => validateText(`Version of task type "${type}"`, options.version ?? 'v1', 100));
+    const queue = options.queue === undefined ? DEFAULT_QUEUE : config(() => validateQueueName(options.queue, `Queue of task type "${type}"`));
+    const registration: Registration = {
       type,
       handler,
       version,
-      retry: options.retry ? new RetryPolicy({ ...this.baseRetry, ...options.retry }) : null,
-    });
+      queue,
+      retry: options.retry ? compileRetryPolicy(`retry of task type "${type}"`, options.retry, this.baseRetry) : null,
+    };
+    this.byType.set(type, registration);
+    return registration;
   }
 
   get(type: string): Registration | undefined {
     return this.byType.get(type);
   }
 
-  types(): string[] {
-    return [...this.byType.keys()];
+  /** The queues of the registered types: what a worker claims from unless told otherwise. */
+  queues(): string[] {
+    return [...new Set([...this.byType.values()].map((r) => r.queue))];
+  }
+
+  get size(): number {
+    return this.byType.size;
   }
 }

@@ -6,6 +6,7 @@ import type { JsonValue } from './json.js';
 import type { Budget } from './ports/task-store.js';
 import { ValidationError } from './errors.js';
 import { generateKey } from './idempotency.js';
+import { splitBudget, validateBudget } from './budget.js';
 
 export interface PlannedTask {
   type: string;
@@ -13,6 +14,10 @@ export interface PlannedTask {
   /** Version for the idempotency key. @default 'v1' */
   version?: string;
   maxRetries?: number;
+  /** @default the type's registered queue */
+  queue?: string;
+  priority?: number;
+  group?: string;
 }
 
 export interface PhasePlan {
@@ -42,24 +47,6 @@ export interface SchedulerDeps {
   cancelPhase(phaseId: string): Promise<string[]>;
 }
 
-/** Splits `budget` into `n` shares: money to micro-dollars, tokens and ms as integers, remainders to the first shares. */
-export function splitBudget(budget: Budget | undefined, n: number): (Budget | undefined)[] {
-  if (!budget || n <= 0) return Array.from({ length: Math.max(0, n) }, () => budget);
-  const splitInt = (total: number | undefined, i: number) => {
-    if (total === undefined) return undefined;
-    const base = Math.floor(total / n);
-    return base + (i < total - base * n ? 1 : 0);
-  };
-  const micros = budget.costUsd === undefined ? undefined : Math.round(budget.costUsd * 1_000_000);
-  return Array.from({ length: n }, (_, i) => {
-    const share: Budget = {};
-    if (micros !== undefined) share.costUsd = splitInt(micros, i)! / 1_000_000;
-    if (budget.tokens !== undefined) share.tokens = splitInt(budget.tokens, i)!;
-    if (budget.timeMs !== undefined) share.timeMs = splitInt(budget.timeMs, i)!;
-    return share;
-  });
-}
-
 export class Scheduler {
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -75,6 +62,9 @@ export class Scheduler {
       key: generateKey(t.type, { runId: context.runId, phaseId: plan.phaseId, index: i, input: t.input }, t.version ?? 'v1'),
       ...(shares[i] ? { budget: shares[i] } : {}),
       ...(t.maxRetries === undefined ? {} : { maxRetries: t.maxRetries }),
+      ...(t.queue === undefined ? {} : { queue: t.queue }),
+      ...(t.priority === undefined ? {} : { priority: t.priority }),
+      ...(t.group === undefined ? {} : { group: t.group }),
     }));
   }
 
@@ -123,11 +113,5 @@ function validatePlan(plan: PhasePlan, context: PhaseContext): void {
   if (!plan || typeof plan.phaseId !== 'string' || plan.phaseId.length === 0) throw new ValidationError('A phase plan needs a non-empty phaseId.');
   if (!Array.isArray(plan.tasks)) throw new ValidationError(`Phase ${plan.phaseId}: tasks must be an array.`);
   if (!context || typeof context.runId !== 'string' || context.runId.length === 0) throw new ValidationError('A phase context needs a non-empty runId.');
-  const b = plan.budget;
-  for (const field of ['costUsd', 'tokens', 'timeMs'] as const) {
-    const v = b?.[field];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
-      throw new ValidationError(`Phase ${plan.phaseId}: budget.${field} must be a finite number ≥ 0; got ${String(v)}.`);
-    }
-  }
+  validateBudget(`phase ${plan.phaseId}`, plan.budget);
 }

@@ -16,12 +16,13 @@ export interface Settlement {
   deleteCheckpoint: boolean;
   /** For 'pending' outcomes: how long before the released delivery is claimable again. */
   releaseDelayMs?: number;
-  /** Published once the outcome is applied (and written with it by flows that append events). */
+  /** The audit record of the outcome: written with it on atomic backends, after it elsewhere; published once applied. */
   events: NewEvent[];
 }
 
 interface Entry {
-  item: SettleItem & { events: NewEvent[] };
+  item: SettleItem;
+  events: NewEvent[];
   resolve: (applied: boolean) => void;
 }
 
@@ -50,10 +51,12 @@ export class Settler {
 
   /** Resolves with whether the outcome was applied (false: the lease had moved on). */
   settle(s: Settlement): Promise<boolean> {
-    const item = s as Settlement & SettleItem;
+    const item: SettleItem = s as Settlement & SettleItem;
     item.queue = s.outcome.state === 'pending' ? 'release' : 'ack';
+    const events = this.events.forWrite(s.events);
+    if (events !== undefined) s.outcome.events = events;
     return new Promise<boolean>((resolve) => {
-      this.queue.push({ item, resolve });
+      this.queue.push({ item, events: s.events, resolve });
       // Everything that ends in this turn of the event loop goes in one batch.
       if (!this.scheduled) {
         this.scheduled = true;
@@ -92,7 +95,6 @@ export class Settler {
   }
 
   private async write(batch: Entry[]): Promise<void> {
-    const inline = this.flow.appendsEvents === true;
     const items = batch.map((e) => e.item);
     let applied: boolean[] | undefined;
     for (let failures = 1; applied === undefined; failures++) {
@@ -106,10 +108,7 @@ export class Settler {
     }
     batch.forEach((e, i) => {
       const ok = applied?.[i] ?? false;
-      if (ok) {
-        if (inline) this.events.notifyAll(e.item.events);
-        else this.events.publish(e.item.events);
-      }
+      if (ok) this.events.written(e.events);
       e.resolve(ok);
     });
     this.onFinished(batch.length);

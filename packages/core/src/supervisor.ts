@@ -3,7 +3,9 @@
 // re-enqueued; finished tasks and old events are pruned per the retention settings.
 import type { TimerHandle } from './clock.js';
 import type { EngineContext } from './engine-context.js';
-import { TERMINAL_STATES } from './ports/task-store.js';
+import { TERMINAL_STATES, type RecoverItem } from './ports/task-store.js';
+import type { NewEvent } from './ports/event-log.js';
+import { poisonPillError } from './task-transitions.js';
 
 const RECLAIM_BATCH = 500;
 const RECONCILE_BATCH = 500;
@@ -51,25 +53,43 @@ export class Supervisor {
     await Promise.all([...this.busy]);
   }
 
-  /** Reclaims expired leases until none are left; returns how many tasks were recovered or buried. */
+  /**
+   * Reclaims expired leases until none are left; returns how many tasks were recovered or buried.
+   * A task whose recovery fails after its lease was reclaimed is not lost: the next claimer of its
+   * delivery finds the stale lease on the record and recovers it (WorkerPool.takeOver).
+   */
   async reclaim(): Promise<number> {
     const { ports, options, events, logger } = this.engine;
     let total = 0;
     for (;;) {
       const expired = await ports.queue.reclaimExpired(RECLAIM_BATCH);
       if (expired.length === 0) return total;
-      const results = await ports.tasks.recover(expired, options.maxRecoveries);
+      const audit: { recovered: NewEvent[]; dead: NewEvent[] }[] = [];
+      const items: RecoverItem[] = expired.map((ref) => {
+        const a = {
+          recovered: [events.make('task.recovered', { taskId: ref.taskId, data: { expiredLeaseId: ref.leaseId } })],
+          dead: [events.make('task.dead', { taskId: ref.taskId, data: { reason: 'poison_pill', maxRecoveries: options.maxRecoveries } })],
+        };
+        audit.push(a);
+        return {
+          ...ref,
+          poisonPill: poisonPillError(ref.taskId, options.maxRecoveries + 1, options.maxRecoveries),
+          recoveredEvents: events.forWrite(a.recovered),
+          deadEvents: events.forWrite(a.dead),
+        };
+      });
+      const results = await ports.tasks.recover(items, options.maxRecoveries);
       const dead: string[] = [];
       expired.forEach((ref, i) => {
         const r = results[i];
         if (r === 'recovered') {
           total++;
-          events.emit('task.recovered', { taskId: ref.taskId, data: { expiredLeaseId: ref.leaseId } });
+          events.written(audit[i]!.recovered);
         } else if (r === 'dead') {
           total++;
           dead.push(ref.taskId);
           logger.warn({ taskId: ref.taskId }, `task reclaimed more than ${options.maxRecoveries} times; dead as a poison pill`);
-          events.emit('task.dead', { taskId: ref.taskId, data: { reason: 'poison_pill', maxRecoveries: options.maxRecoveries } });
+          events.written(audit[i]!.dead);
         }
       });
       if (dead.length > 0) await ports.queue.remove(dead);
@@ -80,9 +100,9 @@ export class Supervisor {
   /** Delivers pending tasks that have sat idle without a delivery (crash between create and enqueue). */
   async reconcile(): Promise<number> {
     const { ports, options } = this.engine;
-    const idle = await ports.tasks.list({ states: ['pending'], idleForMs: options.reconcileAfterMs, limit: RECONCILE_BATCH });
-    if (idle.length > 0) await ports.queue.enqueue(idle.map((t) => ({ taskId: t.id })));
-    return idle.length;
+    const { tasks } = await ports.tasks.list({ states: ['pending'], idleForMs: options.reconcileAfterMs, limit: RECONCILE_BATCH });
+    if (tasks.length > 0) await ports.queue.enqueue(tasks.map((t) => ({ taskId: t.id, queue: t.queue, priority: t.priority, group: t.group })));
+    return tasks.length;
   }
 
   /**

@@ -1,7 +1,8 @@
 // The fused operations of TaskFlow composed from single ports, for backends without their own
 // (and for mixed deployments). Same meaning, more round trips.
 import type { Logger } from './logger.js';
-import type { BackendPorts, WriteOptions } from './ports/backend.js';
+import type { BackendPorts } from './ports/backend.js';
+import type { WriteOptions } from './ports/write-options.js';
 import type { ClaimOptions, LeaseRef } from './ports/queue.js';
 import type { NewEvent } from './ports/event-log.js';
 import type { ClaimedStart, SettleItem, TaskFlow } from './ports/task-flow.js';
@@ -9,25 +10,29 @@ import type { CreateResult, NewTask } from './ports/task-store.js';
 
 export function composeFlow(ports: BackendPorts, logger: Logger): TaskFlow {
   return {
-    async createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], options?: WriteOptions): Promise<CreateResult[]> {
-      const created = await ports.tasks.create(tasks, options);
-      const items: { taskId: string; delayMs?: number }[] = [];
-      created.forEach((c, i) => {
-        if (c.duplicate) return;
+    async createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], options?: WriteOptions, events?: readonly (NewEvent[] | undefined)[]): Promise<CreateResult[]> {
+      const created = await ports.tasks.create(tasks, events === undefined ? options : { ...options, events: [...events] });
+      const items = [];
+      for (let i = 0; i < created.length; i++) {
+        if (created[i]!.duplicate) continue;
+        const t = tasks[i]!;
         const delayMs = delaysMs[i];
-        items.push(delayMs ? { taskId: c.id, delayMs } : { taskId: c.id });
-      });
+        items.push({ taskId: t.id, queue: t.queue, priority: t.priority, group: t.group, ...(delayMs ? { delayMs } : {}) });
+      }
       // If this fails after create succeeded, the tasks exist undelivered: the caller sees the error
       // (a retry returns duplicate) and the reconciler delivers them.
       if (items.length > 0) await ports.queue.enqueue(items, options);
       return created;
     },
 
-    async claimAndStart(options: ClaimOptions, workerId: string): Promise<ClaimedStart[]> {
+    async claimAndStart(options: ClaimOptions, workerId: string, startedEvents: boolean): Promise<ClaimedStart[]> {
       const deliveries = await ports.queue.claim(options);
       if (deliveries.length === 0) return [];
       // A failure here leaves the deliveries leased; their leases expire and the supervisor hands them out again.
-      const starts = await ports.tasks.start(deliveries.map((d) => ({ taskId: d.taskId, leaseId: d.leaseId, workerId })));
+      const starts = await ports.tasks.start(
+        deliveries.map((d) => ({ taskId: d.taskId, leaseId: d.leaseId, workerId })),
+        { startedEvents },
+      );
       return deliveries.map((delivery, i) => ({ delivery, start: starts[i]! }));
     },
 
@@ -47,29 +52,36 @@ export function composeFlow(ports: BackendPorts, logger: Logger): TaskFlow {
       }
       return applied;
     },
+
+    async heartbeat(refs: LeaseRef[], leaseMs: number): Promise<boolean[]> {
+      const held = await ports.queue.extend(refs, leaseMs);
+      const live = refs.filter((_, i) => held[i]);
+      if (live.length === 0) return held;
+      const beat = await ports.tasks.heartbeat(live);
+      let k = 0;
+      return held.map((h) => h && beat[k++]!);
+    },
   };
 }
 
 /**
  * What follows from a batch of applied outcomes: deliveries to ack, deliveries to release (with
- * their delay), checkpoints to delete and events to append. Shared by every flow that composes
- * finish+settle from single statements, so they cannot drift apart.
+ * their delay) and checkpoints to delete. Shared by every flow that composes finish+settle from
+ * single statements, so they cannot drift apart.
  */
 export function settledEffects(
   items: readonly SettleItem[],
   applied: readonly boolean[],
-): { acks: LeaseRef[]; releases: (LeaseRef & { delayMs: number })[]; deletes: string[]; events: NewEvent[] } {
+): { acks: LeaseRef[]; releases: (LeaseRef & { delayMs: number })[]; deletes: string[] } {
   const acks: LeaseRef[] = [];
   const releases: (LeaseRef & { delayMs: number })[] = [];
   const deletes: string[] = [];
-  const events: NewEvent[] = [];
   items.forEach((item, i) => {
     if (!applied[i]) return;
     const ref = { taskId: item.outcome.taskId, leaseId: item.outcome.leaseId };
     if (item.queue === 'ack') acks.push(ref);
     else if (item.queue === 'release') releases.push({ ...ref, delayMs: item.releaseDelayMs ?? 0 });
     if (item.deleteCheckpoint) deletes.push(ref.taskId);
-    if (item.events) events.push(...item.events);
   });
-  return { acks, releases, deletes, events };
+  return { acks, releases, deletes };
 }

@@ -1,318 +1,266 @@
-// Runs one claimed task: builds its context, races the handler against cancellation, budget and
-// lease loss, classifies failures (retry timer, dead, breaker) and hands the outcome to the settler.
-import type { TaskContext, Checkpoint } from './api.js';
+// Runs one claimed task: checks it can run here (handler known, breaker closed), loads its
+// checkpoint (quarantining a task whose checkpoint cannot be read), races the handler against
+// cancellation, budget and lease loss, classifies failures (retry timer or dead) and hands the
+// outcome to the settler. A write refused because the lease moved on is reported, and only
+// outcomes that landed count for the breaker.
+import type { Checkpoint } from './api.js';
+import { decodeCheckpointAsync } from './checkpoint-codec.js';
 import type { JsonValue } from './json.js';
 import { serializeJson } from './json.js';
-import type { TaskRecord, Usage } from './ports/task-store.js';
 import type { NewEvent } from './ports/event-log.js';
-import type { EngineContext } from './engine-context.js';
-import { storedError } from './engine-context.js';
-import type { TaskCheckpointer } from './checkpoint-manager.js';
-import type { TimerHandle } from './clock.js';
-import { BudgetExceededError, LeaseLostError, UnknownTaskTypeError, ValidationError, toError } from './errors.js';
+import type { Corruption } from './ports/task-store.js';
+import { storedError, type EngineContext } from './engine-context.js';
+import { LeaseLostError, UnknownTaskTypeError, toError } from './errors.js';
 import { newId } from './idempotency.js';
 import type { Settlement } from './settler.js';
+import type { RunOutcome } from './instrumentation.js';
+import { RunContext } from './run-context.js';
+import type { RunningTask } from './running-task.js';
+import { corruptRecordError, MAX_CORRUPT_RAW } from './task-transitions.js';
 
-/** A task this process is running under a lease. */
-export class RunningTask {
-  readonly startedAt: number;
-  /** Why the run was stopped, once it was. */
-  stopReason: Error | null = null;
-  /** Created on first use: most handlers never look at their signal. */
-  private controller: AbortController | null = null;
-  private onStop: ((reason: Error) => void) | null = null;
-  checkpointer: TaskCheckpointer | null = null;
-  /** Set when the outcome must not be written: lease lost, cancelled, or released on shutdown. */
-  detached = false;
-  hasCheckpoint: boolean;
-  private budgetTimer: TimerHandle | null = null;
+/** Per-process memory of tasks whose type this worker does not know: releases so far, and types already logged. */
+export class UnknownTypes {
+  private readonly releases = new Map<string, number>();
+  private readonly logged = new Set<string>();
 
-  constructor(
-    readonly engine: EngineContext,
-    readonly task: TaskRecord,
-    readonly leaseId: string,
-  ) {
-    this.startedAt = engine.clock.now();
-    this.hasCheckpoint = task.hasCheckpoint;
+  /** Counts one more release of the task; returns how many it had before. */
+  count(taskId: string): number {
+    const n = this.releases.get(taskId) ?? 0;
+    this.releases.delete(taskId);
+    this.releases.set(taskId, n + 1);
+    // Bounded: the oldest entries go first (a Map iterates in insertion order).
+    if (this.releases.size > 10_000) this.releases.delete(this.releases.keys().next().value!);
+    return n;
   }
 
-  get id(): string {
-    return this.task.id;
+  forget(taskId: string): void {
+    this.releases.delete(taskId);
   }
 
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.stopReason) this.controller.abort(this.stopReason);
-    }
-    return this.controller.signal;
-  }
-
-  /** Aborts the handler; with `detach` its outcome will not be written. */
-  stop(reason: Error, detach: boolean): void {
-    if (detach) this.detached = true;
-    if (this.stopReason) return;
-    this.stopReason = reason;
-    this.controller?.abort(reason);
-    this.onStop?.(reason);
-  }
-
-  /** Settles with the handler's value, or rejects with the stop reason if the run is stopped first. */
-  race(handled: PromiseLike<unknown>): Promise<unknown> {
-    if (this.stopReason) return Promise.reject(this.stopReason);
-    return new Promise((resolve, reject) => {
-      this.onStop = reject;
-      handled.then(resolve, reject);
-    });
-  }
-
-  armBudgetTimer(ms: number): void {
-    this.budgetTimer = this.engine.clock.setTimeout(() => {
-      this.stop(new BudgetExceededError(`Task ${this.id} exceeded its time budget of ${ms} ms.`), false);
-    }, ms);
-  }
-
-  /** Called once the handler is done with the task (before its outcome is written). */
-  onHandlerDone: (() => void) | null = null;
-
-  cleanup(): void {
-    if (this.budgetTimer) this.engine.clock.clearTimeout(this.budgetTimer);
-    this.checkpointer?.close();
-    const done = this.onHandlerDone;
-    this.onHandlerDone = null;
-    done?.();
+  /** True the first time a type is seen by this process. */
+  firstSighting(type: string): boolean {
+    if (this.logged.has(type)) return false;
+    this.logged.add(type);
+    return true;
   }
 }
 
-function taskFields(task: TaskRecord, workerId: string) {
-  return { taskId: task.id, runId: task.runId, phaseId: task.phaseId, workerId };
+function fields(run: RunningTask) {
+  const { task, engine } = run;
+  return { taskId: task.id, runId: task.runId, phaseId: task.phaseId, workerId: engine.workerId };
 }
 
 /** Runs the task to an outcome and settles it. Never throws. */
-export async function runTask(run: RunningTask): Promise<void> {
+export async function runTask(run: RunningTask, unknown: UnknownTypes): Promise<void> {
   const { engine, task } = run;
   const reg = engine.registry.get(task.type);
-  if (!reg) {
-    await settleFailure(run, new UnknownTaskTypeError(task.type), false);
-    return;
+  if (!reg) return releaseUnknownType(run, unknown);
+  unknown.forget(task.id);
+  const decided = engine.breaker.acquire(task.type, task.attempt > 0);
+  const decision = decided instanceof Promise ? await decided : decided;
+  if (!decision.run) return release(run, 'breaker_open', decision.waitMs);
+  run.trial = decision.trial;
+
+  let checkpoint: Checkpoint | null = null;
+  if (task.hasCheckpoint) {
+    let stored;
+    try {
+      stored = await engine.ports.checkpoints.load(task.id);
+    } catch (err) {
+      await settleFailure(run, err, null);
+      return;
+    }
+    if (stored) {
+      try {
+        checkpoint = await decodeCheckpointAsync(stored);
+      } catch (err) {
+        const raw = Buffer.from(stored.body.buffer, stored.body.byteOffset, stored.body.byteLength).toString('base64').slice(0, MAX_CORRUPT_RAW);
+        return quarantine(run, { field: 'checkpoint', reason: String(toError(err).message).slice(0, 500), raw });
+      }
+      await announceResume(run, checkpoint.token);
+    }
   }
-  const waitMs = engine.breaker.acquire(task.type);
-  if (waitMs > 0) {
-    run.cleanup();
-    await engine.settler.settle({
-      outcome: { taskId: task.id, leaseId: run.leaseId, state: 'pending' },
-      releaseDelayMs: waitMs,
-      deleteCheckpoint: false,
-      events: [engine.events.make('task.released', { ...taskFields(task, engine.workerId), data: { reason: 'breaker_open', delayMs: waitMs } })],
-    });
-    return;
-  }
+
+  const scope = engine.hooks.run({ task, workerId: engine.workerId, resumedFrom: checkpoint?.token ?? null });
   let value: unknown;
   let failed: unknown = undefined;
   try {
-    const checkpoint = task.hasCheckpoint ? await engine.checkpoints.load(task.id) : null;
     const ctx = new RunContext(run, checkpoint);
     if (task.budget?.timeMs !== undefined) run.armBudgetTimer(task.budget.timeMs);
-    const out = reg.handler(task.input, ctx);
+    const out = scope ? scope.wrap(() => reg.handler(task.input, ctx)) : reg.handler(task.input, ctx);
     value = isThenable(out) ? await run.race(out) : out;
     if (run.stopReason) failed = run.stopReason;
   } catch (err) {
     failed = run.stopReason ?? err;
   }
+  let outcome: RunOutcome;
   if (run.detached) {
     run.cleanup();
-    engine.breaker.abandon(task.type);
-    return;
-  }
-  if (failed === undefined) {
+    engine.breaker.record(task.type, run.trial, 'none');
+    outcome = run.stopReason instanceof LeaseLostError ? { state: 'lease_lost' } : { state: 'released', reason: run.stopReason?.name ?? 'stopped' };
+  } else if (failed === undefined) {
     let result: JsonValue;
     try {
-      result = value === undefined || value === null ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, {
-        maxBytes: engine.options.maxPayloadBytes,
-        maxDepth: engine.options.maxPayloadDepth,
-      })) as JsonValue);
+      const limits = { maxBytes: engine.options.maxPayloadBytes, maxDepth: engine.options.maxPayloadDepth };
+      result = value === undefined || value === null ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, limits)) as JsonValue);
     } catch (err) {
-      await settleFailure(run, err, true);
+      outcome = await settleFailure(run, err, reg.retry);
+      scope?.end(outcome);
       return;
     }
-    await settleSuccess(run, result);
+    outcome = await settleSuccess(run, result);
   } else {
-    await settleFailure(run, failed, true);
+    outcome = await settleFailure(run, failed, reg.retry);
   }
+  scope?.end(outcome);
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/**
- * The handler's `ctx`. Methods are created on first access (and bound, so destructuring works):
- * most handlers touch few of them, and a task should not pay for what it does not use.
- */
-class RunContext implements TaskContext {
-  private loggerInstance: TaskContext['logger'] | null = null;
-  private saveFn: TaskContext['saveCheckpoint'] | null = null;
-  private heartbeatFn: TaskContext['heartbeat'] | null = null;
-  private usageFn: TaskContext['reportUsage'] | null = null;
-
-  constructor(
-    private readonly run: RunningTask,
-    readonly checkpoint: Checkpoint | null,
-  ) {}
-
-  get taskId(): string {
-    return this.run.task.id;
-  }
-
-  get type(): string {
-    return this.run.task.type;
-  }
-
-  get attempt(): number {
-    return this.run.task.attempt;
-  }
-
-  get recoveries(): number {
-    return this.run.task.recoveries;
-  }
-
-  get runId(): string | null {
-    return this.run.task.runId;
-  }
-
-  get phaseId(): string | null {
-    return this.run.task.phaseId;
-  }
-
-  get budget(): TaskRecord['budget'] {
-    return this.run.task.budget;
-  }
-
-  get signal(): AbortSignal {
-    return this.run.signal;
-  }
-
-  get logger(): TaskContext['logger'] {
-    return (this.loggerInstance ??= this.run.engine.logger.child({ taskId: this.taskId, taskType: this.type, attempt: this.attempt }));
-  }
-
-  get saveCheckpoint(): TaskContext['saveCheckpoint'] {
-    return (this.saveFn ??= (token, data, options) => checkpointerOf(this.run).save(token, data, options));
-  }
-
-  get heartbeat(): TaskContext['heartbeat'] {
-    return (this.heartbeatFn ??= () => heartbeat(this.run));
-  }
-
-  get reportUsage(): TaskContext['reportUsage'] {
-    return (this.usageFn ??= (delta) => reportUsage(this.run, delta));
-  }
-}
-
-function checkpointerOf(run: RunningTask): TaskCheckpointer {
+/** A resumed run is recorded before the handler sees its checkpoint, so the audit trail shows the resume point in order. */
+async function announceResume(run: RunningTask, token: string): Promise<void> {
   const { engine, task } = run;
-  return (run.checkpointer ??= engine.checkpoints.forTask(task.id, run.leaseId, {
-    onSaved: (blob) => {
-      run.hasCheckpoint = true;
-      engine.events.emit('task.checkpointed', {
-        ...taskFields(task, engine.workerId),
-        data: { token: blob.token, sizeBytes: blob.sizeBytes, encoding: blob.encoding },
-      });
-    },
-    onLost: (err) => run.stop(err, true),
-  }));
+  const event = engine.events.make('task.resumed', { ...fields(run), data: { token, recoveries: task.recoveries, attempt: task.attempt } });
+  try {
+    await engine.events.appendNow([event], {});
+  } catch (err) {
+    engine.logger.warn({ err, taskId: task.id }, 'could not record task.resumed now; it is appended later');
+    engine.events.written([event]);
+  }
 }
 
-async function heartbeat(run: RunningTask): Promise<void> {
-  const { engine, task } = run;
-  const [ok] = await engine.ports.queue.extend([{ taskId: task.id, leaseId: run.leaseId }], engine.options.stallTimeoutMs);
-  if (!ok) {
-    const err = new LeaseLostError(task.id, 'heartbeat');
-    run.stop(err, true);
-    throw err;
-  }
-  await engine.ports.heartbeats.beat([{ id: `task:${task.id}`, ttlMs: engine.options.stallTimeoutMs }]);
-}
-
-async function reportUsage(run: RunningTask, delta: Partial<Usage>): Promise<Usage> {
-  const { engine, task } = run;
-  const usage: Usage = { costUsd: checkNumber('costUsd', delta?.costUsd), tokens: checkNumber('tokens', delta?.tokens) };
-  const total = await engine.ports.tasks.recordUsage(task.id, run.leaseId, usage);
-  if (!total) {
-    const err = new LeaseLostError(task.id, 'usage report');
-    run.stop(err, true);
-    throw err;
-  }
-  const b = task.budget;
-  const over =
-    b?.costUsd !== undefined && total.costUsd > b.costUsd
-      ? `cost $${total.costUsd.toFixed(4)} exceeds its budget of $${b.costUsd}`
-      : b?.tokens !== undefined && total.tokens > b.tokens
-        ? `${total.tokens} tokens exceed its budget of ${b.tokens}`
-        : null;
-  if (over) {
-    const err = new BudgetExceededError(`Task ${task.id} (${task.type}): ${over}.`);
-    run.stop(err, false);
-    throw err;
-  }
-  return total;
-}
-
-function checkNumber(field: string, v: number | undefined): number {
-  if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new ValidationError(`reportUsage: ${field} must be a finite number ≥ 0; got ${String(v)}.`);
-  }
-  return v;
-}
-
-async function settleSuccess(run: RunningTask, result: JsonValue): Promise<void> {
+async function release(run: RunningTask, reason: string, delayMs: number): Promise<void> {
   const { engine, task } = run;
   run.cleanup();
-  engine.breaker.success(task.type);
-  const durationMs = engine.clock.now() - run.startedAt;
+  engine.breaker.record(task.type, run.trial, 'none');
   await engine.settler.settle({
-    outcome: { taskId: task.id, leaseId: run.leaseId, state: 'completed', result, durationMs },
-    deleteCheckpoint: run.hasCheckpoint && !engine.options.keepCheckpointAfterCompletion,
-    events: [engine.events.make('task.completed', { taskId: task.id, runId: task.runId, phaseId: task.phaseId, data: { durationMs, attempt: task.attempt } })],
+    outcome: { taskId: task.id, leaseId: run.leaseId, state: 'pending' },
+    releaseDelayMs: delayMs,
+    deleteCheckpoint: false,
+    events: [engine.events.make('task.released', { ...fields(run), data: { reason, delayMs } })],
   });
 }
 
-async function settleFailure(run: RunningTask, failure: unknown, countForBreaker: boolean): Promise<void> {
+/**
+ * The worker serves the task's queue but has no handler for its type (a deploy in progress, or a
+ * type registered only elsewhere): hand it back for a worker that knows it, with a growing delay,
+ * and only after `unknownTypeReleases` tries here declare it dead.
+ */
+async function releaseUnknownType(run: RunningTask, unknown: UnknownTypes): Promise<void> {
+  const { engine, task } = run;
+  if (unknown.firstSighting(task.type)) {
+    engine.logger.warn(
+      { taskType: task.type, queue: task.queue, taskId: task.id },
+      `no handler for task type "${task.type}" in this worker, which serves queue "${task.queue}"; releasing such tasks for a worker that has one`,
+    );
+  }
+  const releases = unknown.count(task.id);
+  if (releases >= engine.options.unknownTypeReleases) {
+    unknown.forget(task.id);
+    await settleFailure(run, new UnknownTaskTypeError(task.type), null, false);
+    return;
+  }
+  await release(run, 'unknown_type', Math.min(60_000, 1_000 * 2 ** Math.min(releases, 6)));
+}
+
+/** The task's checkpoint cannot be decoded: it is dead with CORRUPT_RECORD (its resume point is unreadable), the bytes kept. */
+async function quarantine(run: RunningTask, corruption: Corruption): Promise<void> {
+  const { engine, task } = run;
+  engine.logger.error({ taskId: task.id, field: corruption.field, reason: corruption.reason }, 'task quarantined: a stored record of it cannot be decoded');
+  const error = corruptRecordError(task.id, corruption);
+  run.cleanup();
+  engine.breaker.record(task.type, run.trial, 'none');
+  await engine.settler.settle({
+    outcome: { taskId: task.id, leaseId: run.leaseId, state: 'dead', error },
+    deleteCheckpoint: false,
+    events: [
+      engine.events.make('task.corrupt', { ...fields(run), data: { field: corruption.field, reason: corruption.reason } }),
+      engine.events.make('task.dead', { ...fields(run), data: { attempt: task.attempt, error: error.message, code: error.code } }),
+    ],
+  });
+}
+
+async function settled(run: RunningTask, settlement: Settlement, breaker: 'success' | 'failure' | 'none'): Promise<boolean> {
+  const { engine, task } = run;
+  const applied = await engine.settler.settle(settlement);
+  if (applied) engine.breaker.record(task.type, run.trial, breaker);
+  else {
+    engine.breaker.record(task.type, run.trial, 'none');
+    run.loseLease(new LeaseLostError(task.id, `${settlement.outcome.state === 'completed' ? 'completion' : 'failure'} write`));
+  }
+  return applied;
+}
+
+async function settleSuccess(run: RunningTask, result: JsonValue): Promise<RunOutcome> {
+  const { engine, task } = run;
+  run.cleanup();
+  const durationMs = engine.clock.now() - run.startedAt;
+  const applied = await settled(
+    run,
+    {
+      outcome: { taskId: task.id, leaseId: run.leaseId, state: 'completed', result, durationMs },
+      deleteCheckpoint: run.hasCheckpoint && !engine.options.keepCheckpointAfterCompletion,
+      events: [engine.events.make('task.completed', { taskId: task.id, runId: task.runId, phaseId: task.phaseId, data: { durationMs, attempt: task.attempt, queue: task.queue, type: task.type } })],
+    },
+    'success',
+  );
+  return applied ? { state: 'completed' } : { state: 'lease_lost' };
+}
+
+async function settleFailure(run: RunningTask, failure: unknown, policy: EngineContext['options']['retry'] | null, counts = true): Promise<RunOutcome> {
   const { engine, task } = run;
   const err = toError(failure);
   const error = storedError(err);
   const durationMs = engine.clock.now() - run.startedAt;
-  const fields = taskFields(task, engine.workerId);
-  const reg = engine.registry.get(task.type);
-  const policy = reg?.retry ?? engine.retry;
-  if (countForBreaker) engine.breaker.failure(task.type);
-  const events: NewEvent[] = [engine.events.make('task.failed', { ...fields, data: { attempt: task.attempt, error: error.message, code: error.code } })];
+  const retry = policy ?? engine.options.retry;
+  const retryable = retry.classify(err) === 'retryable';
+  const events: NewEvent[] = [
+    engine.events.make('task.failed', { ...fields(run), data: { attempt: task.attempt, error: error.message, code: error.code, queue: task.queue, type: task.type } }),
+  ];
   let settlement: Settlement;
-  if (reg && policy.shouldRetry(err, task.attempt, task.maxRetries)) {
+  const willRetry = counts && retryable && task.attempt < task.maxRetries && engine.registry.get(task.type) !== undefined;
+  if (willRetry) {
     // The newest progress must survive into the retry.
-    await run.checkpointer?.flush().catch(() => undefined);
-    const delayMs = policy.delayMs(task.attempt);
+    const cp = run.checkpoints;
+    if (cp?.hasPending) {
+      await cp.flush().catch((flushErr: unknown) =>
+        engine.logger.error({ err: flushErr, taskId: task.id }, 'the last checkpoint could not be written before the retry; the retry resumes from the one before it'),
+      );
+    }
+    const delayMs = retry.delayMs(task.attempt);
     const attempt = task.attempt + 1;
     try {
       // Scheduled before the task is marked: a timer for a task that never became 'scheduled' is a no-op,
       // whereas a 'scheduled' task without its timer would never run again.
       await engine.ports.timers.schedule([
-        { id: newId(), kind: 'retry', delayMs, key: `retry:${task.id}:${attempt}`, taskId: task.id, phaseId: task.phaseId, name: null, payload: { attempt } },
+        {
+          id: newId(),
+          kind: 'retry',
+          delayMs,
+          key: `retry:${task.id}:${attempt}`,
+          taskId: task.id,
+          phaseId: task.phaseId,
+          name: null,
+          payload: { attempt, queue: task.queue, priority: task.priority, group: task.group },
+        },
       ]);
       engine.wakeTimers();
     } catch (scheduleErr) {
       // The task stays running under our lease; the supervisor reclaims it after the stall timeout.
       engine.logger.error({ err: scheduleErr, taskId: task.id }, 'could not schedule retry timer; task will be reclaimed after the stall timeout');
       run.cleanup();
-      return;
+      engine.breaker.record(task.type, run.trial, 'none');
+      return { state: 'failed', error: err, willRetry: true };
     }
-    events.push(engine.events.make('task.retry_scheduled', { ...fields, data: { attempt, delayMs } }));
+    events.push(engine.events.make('task.retry_scheduled', { ...fields(run), data: { attempt, delayMs } }));
     settlement = { outcome: { taskId: task.id, leaseId: run.leaseId, state: 'scheduled', error, durationMs }, deleteCheckpoint: false, events };
   } else {
-    events.push(engine.events.make('task.dead', { ...fields, data: { attempt: task.attempt, error: error.message, code: error.code } }));
+    events.push(engine.events.make('task.dead', { ...fields(run), data: { attempt: task.attempt, error: error.message, code: error.code, queue: task.queue, type: task.type } }));
     settlement = { outcome: { taskId: task.id, leaseId: run.leaseId, state: 'dead', error, durationMs }, deleteCheckpoint: false, events };
   }
   run.cleanup();
-  await engine.settler.settle(settlement);
+  const applied = await settled(run, settlement, counts && retryable ? 'failure' : 'none');
+  return applied ? { state: 'failed', error: err, willRetry } : { state: 'lease_lost' };
 }

@@ -9,12 +9,16 @@ import type { BackendPorts } from './ports/backend.js';
 import type { TimerRecord } from './ports/timer-store.js';
 import type { EventPublisher } from './event-publisher.js';
 import { ConfigError, ValidationError } from './errors.js';
+import { parseJson, serializeJson } from './json.js';
 import { newId } from './idempotency.js';
-import { RetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
+import { MAX_DURATION_MS } from './options.js';
+import { validateText } from './names.js';
 
 export type TimerAction = (timer: TimerRecord) => Promise<void>;
 
 const CLAIM_BATCH = 100;
+/** Re-checks of a retry timer that fired before its run settled (25 ms doubling to 1 s: ~30 s in all). */
+const RETRY_RECHECKS = 35;
 const CLAIM_LEASE_MS = 30_000;
 
 export interface TimerServiceDeps {
@@ -23,7 +27,6 @@ export interface TimerServiceDeps {
   logger: Logger;
   events: EventPublisher;
   maxSleepMs: number;
-  retry: RetryPolicy;
   /** Phase timebox reached: cancel what is unfinished. */
   onPhaseTimeout: (phaseId: string) => Promise<void>;
   /** Cleanup timers run retention. */
@@ -42,23 +45,21 @@ export class TimerService {
 
   /** Registers the action of custom timers named `name`. */
   on(name: string, action: TimerAction): void {
+    validateText('Timer name', name, 200);
+    if (typeof action !== 'function') throw new ConfigError(`The action of timer "${name}" must be a function (timer) => Promise<void>.`);
     if (this.custom.has(name)) throw new ConfigError(`A timer action named "${name}" is already registered.`);
     this.custom.set(name, action);
   }
 
-  /** Seed API: retry a task after the policy's delay for `attempt`. */
-  async scheduleRetry(task: { id: string; phaseId?: string | null }, attempt: number, policy?: RetryPolicyOptions): Promise<TimerRecord> {
-    const delayMs = (policy ? new RetryPolicy(policy) : this.deps.retry).delayMs(attempt);
-    return this.add({ kind: 'retry', delayMs, key: `retry:${task.id}:${attempt + 1}`, taskId: task.id, phaseId: task.phaseId ?? null, payload: { attempt: attempt + 1 } });
-  }
-
-  /** Seed API: phase timebox; when it fires, the phase's unfinished tasks are cancelled and running ones aborted. */
+  /** Phase timebox; when it fires, the phase's unfinished tasks are cancelled and running ones aborted. */
   scheduleTimeout(phaseId: string, timeboxMs: number): Promise<TimerRecord> {
     return this.add({ kind: 'timeout', delayMs: timeboxMs, key: `timeout:${phaseId}`, taskId: null, phaseId, payload: null });
   }
 
   /** A custom timer, fired by the action registered with `on(name, …)` in any process sharing the store. */
   schedule(name: string, delayMs: number, payload: JsonValue = null, options: { key?: string } = {}): Promise<TimerRecord> {
+    validateText('Timer name', name, 200);
+    if (options.key !== undefined) validateText('Timer key', options.key, 512);
     return this.add({ kind: 'custom', name, delayMs, key: options.key ?? null, taskId: null, phaseId: null, payload });
   }
 
@@ -85,8 +86,12 @@ export class TimerService {
   }
 
   private async add(t: { kind: TimerRecord['kind']; delayMs: number; key: string | null; taskId: string | null; phaseId: string | null; payload: JsonValue; name?: string }): Promise<TimerRecord> {
-    if (!Number.isFinite(t.delayMs) || t.delayMs < 0) throw new ValidationError(`Timer delay must be a finite number of ms ≥ 0; got ${t.delayMs}.`);
-    const [record] = await this.deps.ports.timers.schedule([{ id: newId(), name: t.name ?? null, ...t, delayMs: Math.round(t.delayMs) }]);
+    if (typeof t.delayMs !== 'number' || !Number.isFinite(t.delayMs) || t.delayMs < 0 || t.delayMs > MAX_DURATION_MS) {
+      throw new ValidationError(`Timer delay must be a number of ms from 0 to ${MAX_DURATION_MS} (365 days); got ${String(t.delayMs)}.`);
+    }
+    // Stored and fired in another process: only plain JSON survives the trip.
+    const payload = parseJson<JsonValue>(serializeJson(t.payload ?? null, `Payload of timer ${t.name ?? t.kind}`, { maxBytes: 64 * 1024, maxDepth: 32 }));
+    const [record] = await this.deps.ports.timers.schedule([{ id: newId(), name: t.name ?? null, ...t, payload, delayMs: Math.round(t.delayMs) }]);
     this.wake();
     return record!;
   }
@@ -143,9 +148,36 @@ export class TimerService {
       case 'retry': {
         if (!timer.taskId) break;
         const moved = await tasks.transition([timer.taskId], ['scheduled'], 'pending');
-        // Also after a crash between the transition and the enqueue (the timer fires again).
-        const pending = moved.length > 0 || (await tasks.get(timer.taskId))?.state === 'pending';
-        if (pending) await queue.enqueue([{ taskId: timer.taskId }]);
+        const p = (timer.payload ?? {}) as { attempt?: unknown; queue?: unknown; priority?: unknown; group?: unknown; recheck?: unknown };
+        if (moved.length > 0 && typeof p.queue === 'string' && typeof p.priority === 'number') {
+          await queue.enqueue([{ taskId: timer.taskId, queue: p.queue, priority: p.priority, group: typeof p.group === 'string' ? p.group : null }]);
+          break;
+        }
+        // Also after a crash between the transition and the enqueue (the timer fires again), and
+        // for timers written before they carried the task's queue.
+        const task = await tasks.get(timer.taskId);
+        if (task?.state === 'pending') {
+          await queue.enqueue([{ taskId: task.id, queue: task.queue, priority: task.priority, group: task.group }]);
+          break;
+        }
+        // The timer is written before the failed run is marked 'scheduled' (so a crash cannot leave
+        // a scheduled task without its timer); a short delay can fire it before that mark lands.
+        // While the run that scheduled it has not settled yet, look again shortly.
+        const recheck = typeof p.recheck === 'number' ? p.recheck : 0;
+        if (task?.state === 'running' && typeof p.attempt === 'number' && task.attempt < p.attempt && recheck < RETRY_RECHECKS) {
+          await this.deps.ports.timers.schedule([
+            {
+              id: newId(),
+              kind: 'retry',
+              delayMs: Math.min(1_000, 25 * 2 ** recheck),
+              key: `retry:${task.id}:${p.attempt}:recheck:${recheck + 1}`,
+              taskId: task.id,
+              phaseId: task.phaseId,
+              name: null,
+              payload: { ...(timer.payload as Record<string, JsonValue>), recheck: recheck + 1 },
+            },
+          ]);
+        }
         break;
       }
       case 'timeout':

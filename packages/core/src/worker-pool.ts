@@ -5,13 +5,22 @@ import type { TimerHandle } from './clock.js';
 import { sleep } from './clock.js';
 import type { EngineContext } from './engine-context.js';
 import { LeaseLostError, ShutdownError } from './errors.js';
+import { eventId } from './event-publisher.js';
 import type { ClaimedStart } from './ports/task-flow.js';
-import { RunningTask, runTask } from './task-runner.js';
+import { heartbeatId } from './ports/heartbeat-store.js';
+import type { LeaseRef } from './ports/queue.js';
+import type { StartResult } from './ports/task-store.js';
+import type { NewEvent } from './ports/event-log.js';
+import { RunningTask } from './running-task.js';
+import { runTask, UnknownTypes } from './task-runner.js';
+import { poisonPillError, startedEvent } from './task-transitions.js';
 
 export interface PoolStats {
   slots: number;
   busy: number;
   running: boolean;
+  /** The queues this worker claims from. */
+  queues: string[];
 }
 
 export class WorkerPool {
@@ -25,9 +34,20 @@ export class WorkerPool {
   private scaleTimer: TimerHandle | null = null;
   private loopMonitor: TimerHandle | null = null;
   private readonly settling = new Set<Promise<void>>();
+  private readonly unknownTypes = new UnknownTypes();
+  private idleWaiters: (() => void)[] = [];
+  /** The last event-loop delay the monitor measured (ms past when its timer was due). */
+  private lagMs = 0;
+  /** Holds the process open while the pool runs: a worker's job is to keep claiming. */
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly engine: EngineContext) {
     this.slots = engine.options.concurrency;
+  }
+
+  /** The queues claims take from: worker.queues, else those of the registered types. */
+  get queues(): string[] {
+    return [...(this.engine.options.queues ?? this.engine.registry.queues())];
   }
 
   get size(): number {
@@ -35,12 +55,19 @@ export class WorkerPool {
   }
 
   stats(): PoolStats {
-    return { slots: this.slots, busy: this.inflight.size, running: this.running };
+    return { slots: this.slots, busy: this.inflight.size, running: this.running, queues: this.queues };
+  }
+
+  get eventLoopLagMs(): number {
+    return this.lagMs;
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    // Engine timers are unreferenced; without this a worker whose connections all dropped (a
+    // database restart) would exit with status 0 instead of reconnecting.
+    this.keepAlive = setInterval(() => undefined, 1 << 30);
     this.claimAbort = new AbortController();
     this.loopDone = this.claimLoop();
     this.scheduleHeartbeat();
@@ -70,7 +97,7 @@ export class WorkerPool {
     this.resize(this.slots - n, 'manual');
   }
 
-  /** Seed rule: ready > slots×5 → grow, ready < slots×2 → shrink, within autoScale min/max. Returns the new size. */
+  /** Scaling rule: ready > slots×5 → grow, ready < slots×2 → shrink, within autoScale min/max. Returns the new size. */
   async autoScale(): Promise<number> {
     const limits = this.engine.options.autoScale ?? { min: 1, max: Math.max(this.slots, this.engine.options.concurrency) };
     const { ready } = await this.engine.ports.queue.depth();
@@ -97,6 +124,8 @@ export class WorkerPool {
   async stop(deadlineMs = this.engine.options.shutdownDeadlineMs): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
     this.claimAbort.abort();
     this.slotWaiter?.();
     await this.loopDone;
@@ -110,13 +139,21 @@ export class WorkerPool {
     await Promise.all(leftovers.map((run) => this.release(run)));
     await Promise.all([...this.settling]);
     await this.drainSettler(Math.max(deadlineMs, 5_000));
-    await this.engine.ports.heartbeats.remove([`worker:${this.engine.workerId}`]).catch(() => undefined);
+    await this.engine.ports.heartbeats
+      .remove([heartbeatId.worker(this.engine.workerId)])
+      .catch((err: unknown) => this.engine.logger.warn({ err }, 'could not remove this worker\'s heartbeat; it expires on its own'));
     this.engine.events.emit('worker.stopped', { data: { released: leftovers.length } });
   }
 
   private async release(run: RunningTask): Promise<void> {
+    // Flush before stopping: stopping closes the checkpoint writer and drops what is pending.
+    const cp = run.checkpoints;
+    if (cp?.hasPending) {
+      await cp.flush().catch((err: unknown) =>
+        this.engine.logger.error({ err, taskId: run.id }, 'the last checkpoint could not be written on shutdown; the next run resumes from the one before it'),
+      );
+    }
     run.stop(new ShutdownError(), true);
-    await run.checkpointer?.flush().catch(() => undefined);
     run.cleanup();
     this.inflight.delete(run.id);
     await this.engine.settler.settle({
@@ -136,10 +173,14 @@ export class WorkerPool {
   }
 
   private whenIdle(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => (this.inflight.size === 0 ? resolve() : setTimeout(check, 10));
-      check();
-    });
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** A slot freed: wake the claim loop, and shutdown once nothing runs. */
+  private slotFreed(): void {
+    this.slotWaiter?.();
+    if (this.inflight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private resize(target: number, reason: string, depth?: number): void {
@@ -147,12 +188,17 @@ export class WorkerPool {
     if (to === this.slots) return;
     const from = this.slots;
     this.slots = to;
-    this.slotWaiter?.();
+    this.slotFreed();
     this.engine.events.emit('pool.scaled', { data: { from, to, reason, ...(depth === undefined ? {} : { depth }) } });
   }
 
   private async claimLoop(): Promise<void> {
-    const { flow, options, logger } = this.engine;
+    const { flow, options, logger, atomicEvents } = this.engine;
+    const queues = this.queues;
+    if (queues.length === 0) {
+      logger.warn({}, 'this worker serves no queue (no task type registered and no worker.queues): it claims nothing');
+      return;
+    }
     let failures = 0;
     while (this.running) {
       // Running handlers stay within the slots; outcomes still being written add at most as many again.
@@ -167,8 +213,9 @@ export class WorkerPool {
       }
       try {
         const claimed = await flow.claimAndStart(
-          { limit: Math.min(free, options.claimBatchSize), leaseMs: options.stallTimeoutMs, waitMs: options.pollIntervalMs, signal: this.claimAbort.signal },
+          { queues, limit: Math.min(free, options.claimBatchSize), leaseMs: options.stallTimeoutMs, waitMs: options.pollIntervalMs, signal: this.claimAbort.signal },
           this.engine.workerId,
+          atomicEvents,
         );
         if (claimed.length > 0) await this.startAll(claimed);
         failures = 0;
@@ -181,38 +228,111 @@ export class WorkerPool {
   }
 
   private async startAll(claimed: ClaimedStart[]): Promise<void> {
-    const { ports, events } = this.engine;
-    const drop: { taskId: string; leaseId: string }[] = [];
-    const retryLater: { taskId: string; leaseId: string; delayMs: number }[] = [];
-    const started = [];
-    for (const { delivery: d, start: r } of claimed) {
+    const { ports, events, logger } = this.engine;
+    const drop: LeaseRef[] = [];
+    const retryLater: (LeaseRef & { delayMs: number })[] = [];
+    const stale: ClaimedStart[] = [];
+    const started: NewEvent[] = [];
+    for (const c of claimed) {
+      const { delivery: d, start: r } = c;
       if (r.task) {
-        const run = new RunningTask(this.engine, r.task, d.leaseId);
-        this.inflight.set(r.taskId, run);
-        started.push(events.make('task.started', { taskId: r.taskId, runId: r.task.runId, phaseId: r.task.phaseId, data: { attempt: r.task.attempt, recoveries: r.task.recoveries } }));
-        // The slot frees when the handler is done, not when its outcome is written: the next
-        // claim overlaps the previous batch's settle instead of waiting a round trip for it.
-        run.onHandlerDone = () => {
-          this.inflight.delete(r.taskId);
-          this.slotWaiter?.();
-        };
-        const p = runTask(run).finally(() => {
-          this.inflight.delete(r.taskId);
-          this.settling.delete(p);
-          this.slotWaiter?.();
-        });
-        this.settling.add(p);
+        this.run(new RunningTask(this.engine, r.task, d.leaseId));
+        started.push(startedEvent(r.task, eventId()));
+      } else if (r.state === 'running' && r.leaseId) {
+        stale.push(c);
       } else if (r.state === 'running' || r.state === 'pending') {
-        // Another lease still holds the task (its reclaim is in progress): look again shortly.
+        // The record has not caught up with the delivery yet (a start racing this claim): look again shortly.
         retryLater.push({ ...d, delayMs: Math.min(1_000, this.engine.options.stallTimeoutMs) });
       } else {
-        // Finished, cancelled, waiting for a retry timer, or unknown: this delivery has nothing to run.
+        if (r.task === null && r.corrupt) logger.error({ taskId: r.taskId, field: r.corrupt.field, reason: r.corrupt.reason }, 'task quarantined: its stored record cannot be decoded');
+        // Finished, cancelled, waiting for a retry timer, quarantined or unknown: this delivery has nothing to run.
         drop.push(d);
       }
     }
-    if (started.length > 0) events.publish(started);
+    // Atomic backends wrote task.started with the claim; listeners still hear of it here.
+    if (started.length > 0) {
+      if (this.engine.atomicEvents) events.notifyAll(started);
+      else events.written(started);
+    }
+    if (stale.length > 0) await this.takeOver(stale);
     if (drop.length > 0) await ports.queue.ack(drop);
     if (retryLater.length > 0) await ports.queue.release(retryLater);
+  }
+
+  private run(run: RunningTask): void {
+    this.inflight.set(run.id, run);
+    // The slot frees when the handler is done, not when its outcome is written: the next
+    // claim overlaps the previous batch's settle instead of waiting a round trip for it.
+    run.onHandlerDone = () => {
+      this.inflight.delete(run.id);
+      this.slotFreed();
+    };
+    const p = runTask(run, this.unknownTypes).finally(() => {
+      this.inflight.delete(run.id);
+      this.settling.delete(p);
+      this.slotFreed();
+    });
+    this.settling.add(p);
+  }
+
+  /**
+   * We hold the task's live delivery, yet its record still runs under another lease: that lease is
+   * stale (a task has one live delivery at a time), left behind by a holder that died after its
+   * delivery was reclaimed but before the record was recovered. Recover it (fenced by that lease),
+   * after confirming our own lease is live, then start the task under ours.
+   */
+  private async takeOver(stale: ClaimedStart[]): Promise<void> {
+    const { ports, options, events, atomicEvents, workerId } = this.engine;
+    // The queue alone says whether our delivery lease is live: the record is still under the stale one.
+    const held = await ports.queue.extend(stale.map((c) => c.delivery), options.stallTimeoutMs);
+    const mine = stale.filter((_, i) => held[i]);
+    if (mine.length === 0) return;
+    const items = mine.map((c) => {
+      const r = c.start as Extract<StartResult, { task: null }>;
+      const recovered = [events.make('task.recovered', { taskId: c.delivery.taskId, data: { expiredLeaseId: r.leaseId ?? null, by: 'claim' } })];
+      const dead = [events.make('task.dead', { taskId: c.delivery.taskId, data: { reason: 'poison_pill', maxRecoveries: options.maxRecoveries } })];
+      return {
+        item: {
+          taskId: c.delivery.taskId,
+          leaseId: r.leaseId!,
+          poisonPill: poisonPillError(c.delivery.taskId, options.maxRecoveries + 1, options.maxRecoveries),
+          recoveredEvents: events.forWrite(recovered),
+          deadEvents: events.forWrite(dead),
+        },
+        recovered,
+        dead,
+        delivery: c.delivery,
+      };
+    });
+    const results = await ports.tasks.recover(items.map((x) => x.item), options.maxRecoveries);
+    const restart: LeaseRef[] = [];
+    const finished: LeaseRef[] = [];
+    items.forEach((x, i) => {
+      if (results[i] === 'recovered') {
+        events.written(x.recovered);
+        restart.push(x.delivery);
+      } else if (results[i] === 'dead') {
+        events.written(x.dead);
+        finished.push(x.delivery);
+      } else restart.push(x.delivery);
+    });
+    if (finished.length > 0) await ports.queue.ack(finished);
+    if (restart.length === 0) return;
+    const starts = await ports.tasks.start(restart.map((d) => ({ ...d, workerId })), { startedEvents: atomicEvents });
+    const started: NewEvent[] = [];
+    const later: (LeaseRef & { delayMs: number })[] = [];
+    restart.forEach((d, i) => {
+      const r = starts[i]!;
+      if (r.task) {
+        this.run(new RunningTask(this.engine, r.task, d.leaseId));
+        started.push(startedEvent(r.task, eventId()));
+      } else later.push({ ...d, delayMs: Math.min(1_000, options.stallTimeoutMs) });
+    });
+    if (started.length > 0) {
+      if (atomicEvents) events.notifyAll(started);
+      else events.written(started);
+    }
+    if (later.length > 0) await ports.queue.release(later);
   }
 
   private scheduleHeartbeat(): void {
@@ -224,24 +344,23 @@ export class WorkerPool {
     }, options.heartbeatIntervalMs);
   }
 
-  /** Extends the leases of tasks that have run for at least one interval; a refused extension aborts the task. */
+  /**
+   * Extends the lease of every running task (one batched write per interval, whatever the number
+   * of tasks); a refused extension means another worker or a cancellation took the task, and its
+   * handler is aborted — so a cancel reaches a running handler within one heartbeat interval.
+   */
   private async heartbeat(): Promise<void> {
-    const { ports, clock, options, workerId, events } = this.engine;
-    const now = clock.now();
-    const due = [...this.inflight.values()].filter((r) => !r.detached && now - r.startedAt >= options.heartbeatIntervalMs);
-    const beats = [{ id: `worker:${workerId}`, ttlMs: options.stallTimeoutMs }];
+    const { ports, options, workerId, flow } = this.engine;
+    const due = [...this.inflight.values()].filter((r) => !r.detached);
+    const beats = [{ id: heartbeatId.worker(workerId), ttlMs: options.stallTimeoutMs }];
     if (due.length > 0) {
-      const ok = await ports.queue.extend(
+      const ok = await flow.heartbeat(
         due.map((r) => ({ taskId: r.id, leaseId: r.leaseId })),
         options.stallTimeoutMs,
       );
       due.forEach((run, i) => {
-        if (ok[i]) {
-          beats.push({ id: `task:${run.id}`, ttlMs: options.stallTimeoutMs });
-          return;
-        }
-        run.stop(new LeaseLostError(run.id, 'heartbeat'), true);
-        events.emit('task.lease_lost', { taskId: run.id, runId: run.task.runId, phaseId: run.task.phaseId, data: { leaseId: run.leaseId } });
+        if (ok[i]) beats.push({ id: heartbeatId.task(run.id), ttlMs: options.stallTimeoutMs });
+        else run.loseLease(new LeaseLostError(run.id, 'heartbeat'));
       });
     }
     await ports.heartbeats.beat(beats);
@@ -255,6 +374,7 @@ export class WorkerPool {
     const tick = () => {
       const now = clock.now();
       const lag = now - expected;
+      this.lagMs = Math.max(0, lag);
       if (lag > options.eventLoopBlockedMs) {
         this.engine.logger.warn({ lagMs: lag }, 'event loop blocked: CPU-bound handlers should yield or run in a worker thread');
         events.emit('worker.event_loop_blocked', { data: { delayMs: lag, running: this.inflight.size } });

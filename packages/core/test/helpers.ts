@@ -1,35 +1,21 @@
-import { createBaton, type Baton, type BatonOptions, type TaskRecord } from '@baton/core';
-import { FakeClock, memoryBackend, type MemoryBackend } from '@baton/memory';
+// What core's own tests share: a backend-shaped stub for the option compiler (every port present,
+// none ever called).
+import type { Backend } from '../src/ports/backend.js';
 
-export interface Harness {
-  clock: FakeClock;
-  backend: MemoryBackend;
-  baton: Baton;
-  /** Lets the engine run (advancing fake time in small steps) until `cond` holds. */
-  until(cond: () => boolean | Promise<boolean>, what?: string, stepMs?: number, maxSteps?: number): Promise<void>;
-  /** A task record, asserting it exists. */
-  task(id: string): Promise<TaskRecord>;
-}
-
-export function harness(options: Partial<BatonOptions> = {}, shared?: { clock: FakeClock; backend: MemoryBackend }): Harness {
-  const clock = shared?.clock ?? new FakeClock();
-  const backend = shared?.backend ?? memoryBackend({ clock });
-  const baton = createBaton({ backend, ...options, worker: { pollIntervalMs: 50, concurrency: 4, ...options.worker } });
+/** Passes compileOptions' shape checks; any port call rejects, so a test notices one. */
+export function stubBackend(): Backend {
+  const port = new Proxy({}, { get: (_t, prop) => (prop === 'then' ? undefined : () => Promise.reject(new Error(`stub backend: ${String(prop)} called`))) });
   return {
-    clock,
-    backend,
-    baton,
-    async until(cond, what = 'condition', stepMs = 10, maxSteps = 2_000) {
-      for (let i = 0; i < maxSteps; i++) {
-        if (await cond()) return;
-        await clock.advance(stepMs);
-      }
-      throw new Error(`gave up waiting for ${what} after ${maxSteps} steps of ${stepMs} ms`);
-    },
-    async task(id) {
-      const t = await backend.tasks.get(id);
-      if (!t) throw new Error(`task ${id} not found`);
-      return t;
-    },
+    name: 'stub',
+    capabilities: { durable: false, multiProcess: false, transactionalEnqueue: false, pushWake: false, atomicEvents: false },
+    queue: port as Backend['queue'],
+    tasks: port as Backend['tasks'],
+    checkpoints: port as Backend['checkpoints'],
+    timers: port as Backend['timers'],
+    heartbeats: port as Backend['heartbeats'],
+    events: port as Backend['events'],
+    coordination: port as Backend['coordination'],
+    ready: async () => undefined,
+    close: async () => undefined,
   };
 }

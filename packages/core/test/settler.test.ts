@@ -1,10 +1,29 @@
 // The settler on its own: batching per turn of the event loop, a bounded number of batch writes
 // at once, retries until a write lands, and drain waiting for everything handed in.
 import { describe, expect, it } from 'vitest';
-import { silentLogger, systemClock, type NewEvent, type SettleItem, type TaskFlow } from '@baton/core';
+import { systemClock } from '../src/clock.js';
 import { EventPublisher } from '../src/event-publisher.js';
+import { silentLogger } from '../src/logger.js';
+import type { EventLog, NewEvent } from '../src/ports/event-log.js';
+import type { SettleItem, TaskFlow } from '../src/ports/task-flow.js';
 import { Settler } from '../src/settler.js';
-import { memoryBackend } from '@baton/memory';
+
+/** An EventLog that keeps what it is given (the settler's tests need no backend). */
+function arrayLog(): EventLog & { appended: NewEvent[] } {
+  const appended: NewEvent[] = [];
+  return {
+    appended,
+    async append(events) {
+      appended.push(...events);
+    },
+    async query() {
+      return [];
+    },
+    async purge() {
+      return 0;
+    },
+  };
+}
 
 function recordingFlow(opts: { failFirst?: number } = {}) {
   const calls: { size: number; release: () => void }[] = [];
@@ -25,6 +44,7 @@ function recordingFlow(opts: { failFirst?: number } = {}) {
       active--;
       return items.map((i) => i.outcome.leaseId !== 'stale');
     },
+    heartbeat: () => Promise.reject(new Error('unused')),
   };
   return { flow, calls, maxActive: () => maxActive };
 }
@@ -40,7 +60,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 describe('Settler', () => {
   it('writes what ended in one turn as one batch, at most two batches at once, and drain waits for all of them', async () => {
     const { flow, calls, maxActive } = recordingFlow();
-    const events = new EventPublisher(memoryBackend().events, systemClock, silentLogger, 'w');
+    const events = new EventPublisher(arrayLog(), false, systemClock, silentLogger, 'w');
     const settler = new Settler(flow, events, systemClock, silentLogger);
     const results: Promise<boolean>[] = [];
     for (let turn = 0; turn < 4; turn++) {
@@ -65,11 +85,29 @@ describe('Settler', () => {
 
   it('retries a batch whose write failed until it lands', async () => {
     const { flow, calls } = recordingFlow({ failFirst: 2 });
-    const events = new EventPublisher(memoryBackend().events, systemClock, silentLogger, 'w');
+    const events = new EventPublisher(arrayLog(), false, systemClock, silentLogger, 'w');
     const settler = new Settler(flow, events, systemClock, silentLogger);
     const done = settler.settle(settlement('a'));
     while (calls.length === 0) await new Promise((r) => setTimeout(r, 20));
     calls[0]!.release();
     expect(await done).toBe(true);
+  });
+
+  it('publishes the events of applied outcomes once, after their write, and never those of refused ones', async () => {
+    const { flow, calls } = recordingFlow();
+    const log = arrayLog();
+    const events = new EventPublisher(log, false, systemClock, silentLogger, 'w');
+    const heard: string[] = [];
+    events.on('*', (e) => heard.push(e.taskId!));
+    const settler = new Settler(flow, events, systemClock, silentLogger);
+    const withEvent = (taskId: string, leaseId: string) => ({ ...settlement(taskId, leaseId), events: [events.make('task.completed', { taskId })] });
+    const done = Promise.all([settler.settle(withEvent('a', 'l')), settler.settle(withEvent('b', 'stale'))]);
+    while (calls.length === 0) await tick();
+    expect(heard).toEqual([]);
+    calls[0]!.release();
+    expect(await done).toEqual([true, false]);
+    await events.flush();
+    expect(heard).toEqual(['a']);
+    expect(log.appended.map((e) => e.taskId)).toEqual(['a']);
   });
 });

@@ -1,5 +1,14 @@
+// Small pure pieces of core: idempotency keys, canonical and checked JSON, the retry policy,
+// budgets, identifier checks, URL redaction and task sharding.
 import { describe, expect, it } from 'vitest';
-import { RetryPolicy, canonicalJson, generateKey, parseJson, serializeJson, splitBudget, validateName, ConfigError, PermanentError, LeaseLostError, isRetryable, redactUrl } from '@baton/core';
+import { splitBudget, validateBudget } from '../src/budget.js';
+import { ConfigError, LeaseLostError, PermanentError, ValidationError, isRetryable } from '../src/errors.js';
+import { generateKey } from '../src/idempotency.js';
+import { canonicalJson, serializeJson } from '../src/json.js';
+import { redactUrl } from '../src/logger.js';
+import { validateName } from '../src/names.js';
+import { compileRetryPolicy } from '../src/retry-policy.js';
+import { Scheduler } from '../src/scheduler.js';
 
 describe('idempotency keys', () => {
   it('are sha256 over type, canonical input and version', () => {
@@ -34,18 +43,7 @@ describe('idempotency keys', () => {
   });
 });
 
-describe('JSON safety', () => {
-  it('parses without letting __proto__ or constructor keys pollute prototypes', () => {
-    const parsed = parseJson<Record<string, unknown>>('{"__proto__":{"polluted":true},"constructor":{"x":1},"ok":1}');
-    expect(parsed).toEqual({ ok: 1 });
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(parseJson('{"a":{"prototype":1,"b":[{"constructor":2}]},"c":"__proto__"}')).toEqual({ a: { b: [{}] }, c: '__proto__' });
-    expect(parseJson('{"a":[1,{"b":"c"}]}')).toEqual({ a: [1, { b: 'c' }] });
-    const escaped = parseJson<Record<string, unknown>>('{"\\u005f_proto__":{"polluted":1},"a":2}');
-    expect(Object.prototype.hasOwnProperty.call(escaped, '__proto__')).toBe(false);
-    expect(escaped.a).toBe(2);
-  });
-
+describe('checked JSON', () => {
   it('names the path of the offending value', () => {
     const limits = { maxBytes: 1_000, maxDepth: 5 };
     const cyclic: Record<string, unknown> = { a: [1, {}] };
@@ -56,11 +54,14 @@ describe('JSON safety', () => {
     expect(serializeJson({ a: shared, b: [shared] }, 'x', limits)).toBe('{"a":{"s":1},"b":[{"s":1}]}');
   });
 
-  it('refuses class instances, symbols, NaN and too-deep nesting', () => {
+  it('refuses class instances, symbols, BigInt, functions, NaN and too-deep nesting with ValidationError', () => {
     const limits = { maxBytes: 1_000, maxDepth: 3 };
     expect(() => serializeJson(new Map(), 'x', limits)).toThrow(/Map instance/);
     expect(() => serializeJson({ n: NaN }, 'x', limits)).toThrow(/non-finite/);
     expect(() => serializeJson({ s: Symbol('s') }, 'x', limits)).toThrow(/symbol/);
+    expect(() => serializeJson({ n: 10n }, 'x', limits)).toThrow(ValidationError);
+    expect(() => serializeJson({ f: () => 1 }, 'x', limits)).toThrow(/function/);
+    expect(() => serializeJson(undefined, 'x', limits)).toThrow(ValidationError);
     expect(() => serializeJson({ a: { b: { c: { d: 1 } } } }, 'x', limits)).toThrow(/deeper than 3/);
     expect(serializeJson({ d: new Date(0) }, 'x', limits)).toBe('{"d":"1970-01-01T00:00:00.000Z"}');
   });
@@ -68,15 +69,25 @@ describe('JSON safety', () => {
 
 describe('retry policy', () => {
   it('doubles from base to max, jitters within bounds, classifies permanence', () => {
-    const p = new RetryPolicy({ baseMs: 1_000, maxMs: 5_000 });
+    const p = compileRetryPolicy('retry', { baseMs: 1_000, maxMs: 5_000 });
     expect([0, 1, 2, 3, 10].map((a) => p.delayMs(a))).toEqual([1_000, 2_000, 4_000, 5_000, 5_000]);
-    const j = new RetryPolicy({ baseMs: 1_000, jitter: 0.5 }, () => 1);
+    const j = compileRetryPolicy('retry', { baseMs: 1_000, jitter: 0.5 }, undefined, () => 1);
     expect(j.delayMs(0)).toBe(500);
     expect(p.shouldRetry(new Error('x'), 2)).toBe(true);
     expect(p.shouldRetry(new Error('x'), 3)).toBe(false);
     expect(p.shouldRetry(new PermanentError('x'), 0)).toBe(false);
     expect(isRetryable(new LeaseLostError('t'))).toBe(false);
-    expect(() => new RetryPolicy({ baseMs: -1 })).toThrow(ConfigError);
+    expect(() => compileRetryPolicy('retry', { baseMs: -1 })).toThrow(ConfigError);
+    expect(() => compileRetryPolicy('retry', { jitter: 2 })).toThrow(/retry.jitter/);
+  });
+
+  it('a per-type policy merges over the base one and keeps its classifier', () => {
+    const base = compileRetryPolicy('retry', { baseMs: 100, maxRetries: 5, classify: (err) => (String(err).includes('401') ? 'permanent' : undefined) });
+    const own = compileRetryPolicy('retry of task type "x"', { maxRetries: 1 }, base);
+    expect(own).toMatchObject({ baseMs: 100, maxRetries: 1 });
+    expect(own.classify(new Error('HTTP 401'))).toBe('permanent');
+    expect(own.classify(new Error('HTTP 503'))).toBe('retryable');
+    expect(() => compileRetryPolicy('retry of task type "x"', { maxRetries: 1.5 }, base)).toThrow(/retry of task type "x".maxRetries/);
   });
 });
 
@@ -89,6 +100,14 @@ describe('budgets', () => {
     ]);
     expect(splitBudget(undefined, 2)).toEqual([undefined, undefined]);
   });
+
+  it('are checked field by field', () => {
+    expect(validateBudget('task "t"', { costUsd: 1, tokens: 0 })).toEqual({ costUsd: 1, tokens: 0 });
+    expect(validateBudget('task "t"', undefined)).toBeNull();
+    expect(() => validateBudget('task "t"', { tokens: -1 })).toThrow(/budget.tokens of task "t"/);
+    expect(() => validateBudget('task "t"', { timeMs: NaN })).toThrow(ValidationError);
+    expect(() => validateBudget('task "t"', [])).toThrow(ValidationError);
+  });
 });
 
 describe('names and secrets', () => {
@@ -100,5 +119,40 @@ describe('names and secrets', () => {
   it('redacts passwords from connection URLs', () => {
     expect(redactUrl('postgres://app:s3cret@db:5432/x')).toBe('postgres://app:***@db:5432/x');
     expect(redactUrl('redis://:pw@127.0.0.1:6379')).not.toContain('pw');
+  });
+});
+
+describe('scheduler', () => {
+  const scheduler = new Scheduler({
+    enqueueMany: () => Promise.reject(new Error('unused')),
+    scheduleTimeout: () => Promise.reject(new Error('unused')),
+    cancelPhase: () => Promise.reject(new Error('unused')),
+  });
+
+  it('shards a task into pieces of at most N items, splitting its budget', () => {
+    const shards = scheduler.shardTask({ type: 'embed', input: { model: 'm', items: Array.from({ length: 250 }, (_, i) => i) }, budget: { tokens: 1_000 } }, 100);
+    expect(shards.map((s) => (s.input as { items: number[] }).items.length)).toEqual([100, 100, 50]);
+    expect(shards.map((s) => (s.input as { shard: unknown }).shard)).toEqual([
+      { index: 0, count: 3 },
+      { index: 1, count: 3 },
+      { index: 2, count: 3 },
+    ]);
+    expect(shards.map((s) => s.budget?.tokens)).toEqual([334, 333, 333]);
+    expect(() => scheduler.shardTask({ type: 'x', input: { notItems: 1 } }, 10)).toThrow(ValidationError);
+    expect(() => scheduler.shardTask({ type: 'x', input: { items: [] } }, 0)).toThrow(ValidationError);
+  });
+
+  it('plans a phase: budget split with integer remainders, keys scoped to run, phase and position', () => {
+    const plan = { phaseId: 'research', tasks: [0, 1, 2].map((i) => ({ type: 'agent', input: { i } })), budget: { costUsd: 1, tokens: 10, timeMs: 1_000 } };
+    const specs = scheduler.plan(plan, { runId: 'run-1' });
+    expect(specs.map((s) => s.budget)).toEqual([
+      { costUsd: 0.333334, tokens: 4, timeMs: 334 },
+      { costUsd: 0.333333, tokens: 3, timeMs: 333 },
+      { costUsd: 0.333333, tokens: 3, timeMs: 333 },
+    ]);
+    expect(scheduler.plan(plan, { runId: 'run-1' }).map((s) => s.key)).toEqual(specs.map((s) => s.key));
+    const other = scheduler.plan(plan, { runId: 'run-2' }).map((s) => s.key);
+    expect(other.filter((k) => specs.some((s) => s.key === k))).toEqual([]);
+    expect(() => scheduler.plan({ ...plan, phaseId: '' }, { runId: 'r' })).toThrow(ValidationError);
   });
 });

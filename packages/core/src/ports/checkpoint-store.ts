@@ -1,3 +1,5 @@
+import type { Audited } from './task-store.js';
+
 /** A checkpoint as core encodes it: JSON text, gzipped above the configured size. */
 export interface CheckpointBlob {
   token: string;
@@ -25,9 +27,13 @@ export interface CheckpointStats {
 export interface CheckpointStore {
   /**
    * Replaces the task's checkpoint and marks the task `hasCheckpoint`, only if the task is running
-   * under `leaseId`. Returns false (writing nothing) when the lease moved on.
+   * under `leaseId` (appending `events` with it). Returns false (writing nothing) when the lease moved on.
    */
-  save(taskId: string, leaseId: string, blob: CheckpointBlob): Promise<boolean>;
+  save(taskId: string, leaseId: string, blob: CheckpointBlob, options?: Audited): Promise<boolean>;
+  /**
+   * The stored checkpoint with its bytes exactly as saved. Never decodes them and never throws on
+   * bad bytes: core decodes, and quarantines a task whose checkpoint it cannot read.
+   */
   load(taskId: string): Promise<StoredCheckpoint | null>;
   /** Returns how many checkpoints were deleted. */
   delete(taskIds: string[]): Promise<number>;

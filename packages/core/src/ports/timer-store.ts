@@ -29,6 +29,7 @@ export interface TimerRecord {
   createdAt: number;
 }
 
+/** Already validated by core; ids and keys de-duplicated. */
 export interface TimerFilter {
   ids?: string[];
   keys?: string[];
@@ -36,7 +37,12 @@ export interface TimerFilter {
   phaseId?: string;
 }
 
-/** Durable timers. A due timer is handed to one claimer at a time and fires until completed. */
+/**
+ * Durable timers. A due timer is handed to one claimer at a time and fires until completed. A
+ * stored timer that cannot be decoded is never handed out and never blocks the others: the store
+ * removes it from the due set — it no longer counts for `nextDueIn` or `list` — (on backends with
+ * `atomicEvents`, appending a `record.quarantined` event with its raw bytes).
+ */
 export interface TimerStore {
   /** Stores timers (or returns the pending one sharing a key). */
   schedule(timers: NewTimer[]): Promise<TimerRecord[]>;
@@ -51,6 +57,6 @@ export interface TimerStore {
   cancel(filter: TimerFilter): Promise<number>;
   /** Ms from the backend's now until the earliest unclaimed timer is due (0 when overdue), null when none. */
   nextDueIn(): Promise<number | null>;
-  /** Pending (not completed) timers matching the filter. */
-  list(filter: TimerFilter): Promise<TimerRecord[]>;
+  /** Pending (not completed) timers matching the filter, earliest due first, at most `limit` (integer 0–1000). */
+  list(filter: TimerFilter & { limit: number }): Promise<TimerRecord[]>;
 }

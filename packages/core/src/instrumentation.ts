@@ -1,0 +1,52 @@
+// Hooks around enqueue, run and checkpoint, so tracing and metrics packages (`@baton/otel`,
+// `@baton/prometheus`) plug in without patching. Every hook is optional and synchronous; a hook
+// that throws is logged and ignored, never allowed to fail the work it observes.
+import type { TaskRecord } from './ports/task-store.js';
+
+export interface EnqueueInfo {
+  taskId: string;
+  type: string;
+  queue: string;
+}
+
+export interface EnqueueScope {
+  /**
+   * Propagation fields stored with each task (aligned with the tasks), e.g. a W3C `traceparent`:
+   * the run of the task, in any process and after any crash, sees them as `task.traceContext`.
+   */
+  traceContext?: readonly (Record<string, string> | undefined)[];
+  /** The enqueue finished: `error` when it failed, else which tasks were new. */
+  end(result: { error?: unknown; created?: readonly boolean[] }): void;
+}
+
+export interface RunInfo {
+  task: TaskRecord;
+  workerId: string;
+  /** The checkpoint token the run resumes from, or null on a fresh start. */
+  resumedFrom: string | null;
+}
+
+export type RunOutcome =
+  | { state: 'completed' }
+  | { state: 'failed'; error: unknown; willRetry: boolean }
+  | { state: 'released'; reason: string }
+  | { state: 'lease_lost' };
+
+export interface RunScope {
+  /** Runs the handler inside the hook's context (e.g. with its span active). */
+  wrap?<T>(fn: () => T): T;
+  end(outcome: RunOutcome): void;
+}
+
+export interface CheckpointInfo {
+  task: TaskRecord;
+  token: string;
+  sizeBytes: number;
+}
+
+export interface Instrumentation {
+  enqueue?(tasks: readonly EnqueueInfo[]): EnqueueScope | void;
+  run?(info: RunInfo): RunScope | void;
+  /** A checkpoint save about to be written; `end` once it landed (or failed). */
+  checkpoint?(info: CheckpointInfo): { end(error?: unknown): void } | void;
+}

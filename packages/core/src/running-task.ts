@@ -1,0 +1,125 @@
+// A task this process is running under a lease: its abort signal, its checkpoint and progress
+// writers, its time budget, and the one report of a lost lease.
+import type { TimerHandle } from './clock.js';
+import type { CheckpointBlob, } from './ports/checkpoint-store.js';
+import type { TaskRecord } from './ports/task-store.js';
+import type { EngineContext } from './engine-context.js';
+import type { TaskCheckpointer } from './checkpoint-manager.js';
+import { BudgetExceededError, type LeaseLostError } from './errors.js';
+import { ProgressReporter } from './run-context.js';
+
+export class RunningTask {
+  readonly startedAt: number;
+  /** Why the run was stopped, once it was. */
+  stopReason: Error | null = null;
+  /** Set when the outcome must not be written: lease lost, cancelled, or released on shutdown. */
+  detached = false;
+  hasCheckpoint: boolean;
+  /** The breaker trial this run holds (null: an ordinary run). */
+  trial: string | null = null;
+  /** Called once the handler is done with the task (before its outcome is written). */
+  onHandlerDone: (() => void) | null = null;
+  /** Created on first use: most handlers never look at their signal. */
+  private controller: AbortController | null = null;
+  private onStop: ((reason: Error) => void) | null = null;
+  private cp: TaskCheckpointer | null = null;
+  private prog: ProgressReporter | null = null;
+  private budgetTimer: TimerHandle | null = null;
+  private leaseLossReported = false;
+
+  constructor(
+    readonly engine: EngineContext,
+    readonly task: TaskRecord,
+    readonly leaseId: string,
+  ) {
+    this.startedAt = engine.clock.now();
+    this.hasCheckpoint = task.hasCheckpoint;
+  }
+
+  get id(): string {
+    return this.task.id;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.stopReason) this.controller.abort(this.stopReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** The checkpoint writer, if the handler saved anything. */
+  get checkpoints(): TaskCheckpointer | null {
+    return this.cp;
+  }
+
+  checkpointer(): TaskCheckpointer {
+    const { engine, task } = this;
+    return (this.cp ??= engine.checkpoints.forTask(task.id, this.leaseId, {
+      atomicEvents: engine.atomicEvents,
+      event: (blob) =>
+        engine.events.make('task.checkpointed', {
+          taskId: task.id,
+          runId: task.runId,
+          phaseId: task.phaseId,
+          data: { token: blob.token, sizeBytes: blob.sizeBytes, encoding: blob.encoding },
+        }),
+      onSaved: (_blob: CheckpointBlob, event) => {
+        this.hasCheckpoint = true;
+        engine.events.written([event]);
+      },
+      onLost: (err) => this.loseLease(err),
+      observe: engine.hooks.active ? (blob) => engine.hooks.checkpoint({ task, token: blob.token, sizeBytes: blob.sizeBytes }) : undefined,
+    }));
+  }
+
+  progress(): ProgressReporter {
+    return (this.prog ??= new ProgressReporter(this));
+  }
+
+  /** Aborts the handler; with `detach` its outcome will not be written. */
+  stop(reason: Error, detach: boolean): void {
+    if (detach) this.detached = true;
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.controller?.abort(reason);
+    this.onStop?.(reason);
+  }
+
+  /**
+   * Another worker owns the task now (a write was refused): stop the handler, and report it once —
+   * a log line with the task id and one `task.lease_lost` event.
+   */
+  loseLease(err: LeaseLostError): void {
+    this.stop(err, true);
+    if (this.leaseLossReported) return;
+    this.leaseLossReported = true;
+    const { engine, task } = this;
+    engine.logger.warn({ taskId: task.id, leaseId: this.leaseId, err }, 'lease lost: another worker owns this task now; this run stops and its writes are refused');
+    engine.events.emit('task.lease_lost', { taskId: task.id, runId: task.runId, phaseId: task.phaseId, data: { leaseId: this.leaseId, reason: err.message } });
+  }
+
+  /** Settles with the handler's value, or rejects with the stop reason if the run is stopped first. */
+  race(handled: PromiseLike<unknown>): Promise<unknown> {
+    if (this.stopReason) return Promise.reject(this.stopReason);
+    return new Promise((resolve, reject) => {
+      this.onStop = reject;
+      handled.then(resolve, reject);
+    });
+  }
+
+  armBudgetTimer(ms: number): void {
+    this.budgetTimer = this.engine.clock.setTimeout(() => {
+      this.stop(new BudgetExceededError(`Task ${this.id} exceeded its time budget of ${ms} ms.`), false);
+    }, ms);
+  }
+
+  cleanup(): void {
+    if (this.budgetTimer) this.engine.clock.clearTimeout(this.budgetTimer);
+    this.cp?.close();
+    this.prog?.close();
+    const done = this.onHandlerDone;
+    this.onHandlerDone = null;
+    done?.();
+  }
+}
