@@ -2,8 +2,9 @@
 // lease, bytes returned exactly as given (JSON or gzip), sizes tracked.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { newId, type CheckpointBlob } from '@baton/core';
-import { bytesEqual, createTasks, isEpochMs, jsonBlob, runningTask, type Harness } from './harness.js';
+import { newId, type CheckpointBlob } from '@baton/core/adapter';
+import { bytesEqual, createTasks, isEpochMs, jsonBlob, type Harness } from './harness.js';
+import { poisonPill, startedTask as runningTask } from './task-fixtures.js';
 
 export function checkpointStoreSuite(h: Harness): void {
   describe('CheckpointStore', () => {
@@ -32,6 +33,30 @@ export function checkpointStoreSuite(h: Harness): void {
       expect(got.sizeBytes).toBe(raw.byteLength);
       expect(bytesEqual(got.body, blob.body)).toBe(true);
       expect(JSON.parse(gunzipSync(got.body).toString('utf8'))).toEqual(data);
+    });
+
+    it('load returns bytes it cannot decode exactly as saved: stores never decode checkpoints', async () => {
+      const b = h.backend();
+      const { id, leaseId } = await runningTask(b);
+      const body = new Uint8Array([0x1f, 0x8b, 0x00, 0xff, 0xfe, 0x7b, 0x22, 0x00, 0x80]);
+      expect(await b.checkpoints.save(id, leaseId, { token: 'bad', encoding: 'gzip', body, sizeBytes: 1234 })).toBe(true);
+      const got = (await b.checkpoints.load(id))!;
+      expect(got).toMatchObject({ taskId: id, token: 'bad', encoding: 'gzip', sizeBytes: 1234 });
+      expect(bytesEqual(got.body, body)).toBe(true);
+    });
+
+    it('a checkpoint survives a recovery and is loaded by the next holder; a save after the run ended is refused', async () => {
+      const b = h.backend();
+      const { id, leaseId } = await runningTask(b);
+      const blob = jsonBlob('step-1', { n: 1 });
+      await b.checkpoints.save(id, leaseId, blob);
+      expect(await b.tasks.recover([{ taskId: id, leaseId, poisonPill }], 5)).toEqual(['recovered']);
+      const [restarted] = await b.tasks.start([{ taskId: id, leaseId: 'lease-next', workerId: 'w2' }]);
+      expect(restarted?.task?.hasCheckpoint).toBe(true);
+      expect(bytesEqual((await b.checkpoints.load(id))!.body, blob.body)).toBe(true);
+      await b.tasks.finish([{ taskId: id, leaseId: 'lease-next', state: 'completed', result: null }]);
+      expect(await b.checkpoints.save(id, 'lease-next', jsonBlob('late', 2))).toBe(false);
+      expect((await b.checkpoints.load(id))?.token).toBe('step-1');
     });
 
     it('the newest save wins', async () => {

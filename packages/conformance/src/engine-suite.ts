@@ -2,14 +2,17 @@
 // result, duplicate enqueue, cancellation, resume from checkpoint after a stall, graceful hand-over,
 // retry), exercised through createBaton with short real-time settings.
 import { describe, expect, it } from 'vitest';
-import { createBaton, encodeCheckpoint, PermanentError, type Backend, type Baton, type BatonOptions, type JsonValue } from '@baton/core';
+import { createBaton, PermanentError, silentLogger, type Backend, type Baton, type BatonOptions, type JsonValue } from '@baton/core';
+import { encodeCheckpoint } from '@baton/core/adapter';
 import { claimIds, eventually, newTask, type Harness } from './harness.js';
 
-const WAIT = { timeoutMs: 20_000, pollMs: 50 };
+export const WAIT = { timeoutMs: 20_000, pollMs: 50 };
 
-function makeBaton(h: Harness, b: Backend, over: Partial<BatonOptions> = {}): Baton {
+/** A baton on the test's backend with short real-time settings; stopped (not closed) after the test. */
+export function makeBaton(h: Harness, b: Backend, over: Partial<BatonOptions> = {}): Baton {
   const baton = createBaton({
     backend: b,
+    logger: silentLogger,
     worker: { concurrency: 2, stallTimeoutMs: 5_000, heartbeatIntervalMs: 1_000, pollIntervalMs: 50, shutdownDeadlineMs: 2_000, ...over.worker },
     retry: { baseMs: 50, maxMs: 200, maxRetries: 3, ...over.retry },
     checkpoints: { intervalMs: 0, ...over.checkpoints },
@@ -22,7 +25,7 @@ function makeBaton(h: Harness, b: Backend, over: Partial<BatonOptions> = {}): Ba
 }
 
 /** A promise with its resolver, for "the handler got this far" signals. */
-function latch<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+export function latch<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
@@ -37,7 +40,7 @@ export function engineSuite(h: Harness): void {
       expect(duplicate).toBe(false);
       await baton.start();
       const rec = await baton.waitFor(taskId, WAIT);
-      expect(rec).toMatchObject({ state: 'completed', result: { doubled: 42 }, attempt: 0, leaseId: null });
+      expect(rec).toMatchObject({ state: 'completed', result: { doubled: 42 }, attempt: 0, leaseId: null, workerId: null, error: null, queue: 'default' });
     });
 
     it('a duplicate enqueue returns the same task with duplicate: true and the handler runs once', async () => {
@@ -68,7 +71,29 @@ export function engineSuite(h: Harness): void {
       await started.promise;
       expect(await baton.cancel(taskId)).toBe(true);
       expect(await eventually(() => aborted)).toBe(true);
-      expect((await baton.waitFor(taskId, WAIT)).state).toBe('cancelled');
+      expect(await baton.waitFor(taskId, WAIT)).toMatchObject({ state: 'cancelled', leaseId: null, workerId: null, error: { code: 'CANCELLED' } });
+    });
+
+    it('a cancel from another baton aborts the running handler within one heartbeat interval', async () => {
+      const b = h.backend();
+      const started = latch();
+      let abortedAt = 0;
+      const worker = makeBaton(h, b, { worker: { heartbeatIntervalMs: 300, stallTimeoutMs: 5_000 } }).register('long', async (_input, ctx) => {
+        started.resolve();
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        abortedAt = Date.now();
+        throw ctx.signal.reason;
+      });
+      const operator = makeBaton(h, b);
+      const { taskId } = await worker.enqueue('long', {});
+      await worker.start();
+      await started.promise;
+      const cancelledAt = Date.now();
+      expect(await operator.admin.cancel(taskId)).toBe(true);
+      expect(await eventually(() => abortedAt > 0, 10_000)).toBe(true);
+      // Bounded, not timed: the abort came from a refused heartbeat, well inside the stall timeout.
+      expect(abortedAt - cancelledAt).toBeLessThan(5_000);
+      expect((await b.tasks.get(taskId))?.state).toBe('cancelled');
     });
 
     it('resumes from the checkpoint after its first holder stopped heartbeating', async () => {
@@ -91,6 +116,8 @@ export function engineSuite(h: Harness): void {
       expect(rec).toMatchObject({ state: 'completed', result: 'resumed', attempt: 0 });
       expect(rec.recoveries).toBeGreaterThanOrEqual(1);
       expect(seen[0]).toEqual({ checkpoint: { token: 'step-2', data: { done: 20 } }, recoveries: 1 });
+      const resumed = await baton.queryEvents({ taskId, type: 'task.resumed' });
+      expect(resumed.map((e) => e.data.token)).toEqual(['step-2']);
     });
 
     it('graceful stop releases the lease so a second baton picks the task up at once', async () => {
@@ -133,7 +160,7 @@ export function engineSuite(h: Harness): void {
       expect(await baton.waitFor(t.id, WAIT)).toMatchObject({ state: 'completed', result: 'found' });
     });
 
-    it('retries after a thrown error and succeeds on attempt 1', async () => {
+    it('retries after a thrown error and succeeds on attempt 1, clearing the earlier error', async () => {
       const b = h.backend();
       const attempts: number[] = [];
       const baton = makeBaton(h, b).register('flaky', (_input, ctx) => {
@@ -144,7 +171,7 @@ export function engineSuite(h: Harness): void {
       const { taskId } = await baton.enqueue('flaky', {});
       await baton.start();
       const rec = await baton.waitFor(taskId, WAIT);
-      expect(rec).toMatchObject({ state: 'completed', result: { attempt: 1 }, attempt: 1 });
+      expect(rec).toMatchObject({ state: 'completed', result: { attempt: 1 }, attempt: 1, error: null });
       expect(attempts).toEqual([0, 1]);
     });
 
@@ -158,9 +185,45 @@ export function engineSuite(h: Harness): void {
       const { taskId } = await baton.enqueue('bad-input', {});
       await baton.start();
       const rec = await baton.waitFor(taskId, WAIT);
-      expect(rec.state).toBe('dead');
+      expect(rec).toMatchObject({ state: 'dead', leaseId: null, workerId: null });
       expect(rec.error).toMatchObject({ message: 'input is invalid', code: 'PERMANENT' });
       expect(runs).toBe(1);
+    });
+
+    it('records an unbroken audit trail: enqueued, started, checkpointed, progress, completed, in order', async () => {
+      const b = h.backend();
+      const baton = makeBaton(h, b).register('audited', async (_input, ctx) => {
+        await ctx.saveCheckpoint('half', { step: 1 }, { flush: true });
+        await ctx.reportProgress(0.5);
+        return 'ok';
+      });
+      const { taskId } = await baton.enqueue('audited', {});
+      await baton.start();
+      const rec = await baton.waitFor(taskId, WAIT);
+      expect(rec.progress).toBe(0.5);
+      await baton.stop();
+      const events = await baton.queryEvents({ taskId });
+      expect(events.map((e) => e.type)).toEqual(['task.enqueued', 'task.started', 'task.checkpointed', 'task.progress', 'task.completed']);
+      const seqs = events.map((e) => e.seq);
+      expect(new Set(seqs).size).toBe(seqs.length);
+      expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+    });
+
+    it('an operator retry of a dead task runs it again under the same id until it completes', async () => {
+      const b = h.backend();
+      let fail = true;
+      const baton = makeBaton(h, b).register('fixable', () => {
+        if (fail) throw new PermanentError('broken until fixed');
+        return 'fixed';
+      });
+      const { taskId } = await baton.enqueue('fixable', {});
+      await baton.start();
+      expect((await baton.waitFor(taskId, WAIT)).state).toBe('dead');
+      fail = false;
+      await expect(baton.admin.retry(taskId)).resolves.toMatchObject({ id: taskId });
+      const done = await baton.waitFor(taskId, WAIT);
+      expect(done).toMatchObject({ id: taskId, state: 'completed', result: 'fixed', error: null });
+      expect((await baton.queryEvents({ taskId, type: 'task.retried' })).length).toBe(1);
     });
   });
 }

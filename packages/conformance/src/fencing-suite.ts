@@ -2,6 +2,7 @@
 // of the stale holder is refused and the new holder's writes stand (pg-boss #925).
 import { describe, expect, it } from 'vitest';
 import { bytesEqual, claimIds, jsonBlob, runningTask, sleep, type Harness } from './harness.js';
+import { poisonPill } from './task-fixtures.js';
 
 export function fencingSuite(h: Harness): void {
   describe('Fencing', () => {
@@ -14,7 +15,7 @@ export function fencingSuite(h: Harness): void {
 
       const expired = await b.queue.reclaimExpired(100);
       expect(expired).toEqual([{ taskId: stale.id, leaseId: stale.leaseId }]);
-      expect(await b.tasks.recover(expired, 10)).toEqual(['recovered']);
+      expect(await b.tasks.recover(expired.map((ref) => ({ ...ref, poisonPill })), 10)).toEqual(['recovered']);
       const fresh = (await claimIds(b, [stale.id], 60_000)).get(stale.id)!;
       expect(fresh).not.toBe(stale.leaseId);
       const [restarted] = await b.tasks.start([{ taskId: stale.id, leaseId: fresh, workerId: 'new-holder' }]);
@@ -26,7 +27,10 @@ export function fencingSuite(h: Harness): void {
       expect(await b.tasks.finish([{ taskId: stale.id, leaseId: stale.leaseId, state: 'completed', result: 'stale' }])).toEqual([false]);
       expect(await b.queue.ack([staleRef])).toEqual([false]);
       expect(await b.queue.release([staleRef])).toEqual([false]);
-      expect(await b.tasks.recover([staleRef], 10)).toEqual(['skipped']);
+      expect(await b.tasks.recover([{ ...staleRef, poisonPill }], 10)).toEqual(['skipped']);
+      expect(await b.tasks.heartbeat([staleRef])).toEqual([false]);
+      expect(await b.tasks.setProgress(stale.id, stale.leaseId, { stale: true })).toBe(false);
+      expect(await b.tasks.transition([stale.id], ['pending'], 'cancelled'), 'the task is running again, not pending').toEqual([]);
 
       const cp = await b.checkpoints.load(stale.id);
       expect(cp?.token).toBe('old-1');
@@ -38,7 +42,7 @@ export function fencingSuite(h: Harness): void {
       expect(await b.tasks.recordUsage(stale.id, fresh, { costUsd: 0.5, tokens: 5 })).toEqual({ costUsd: 0.5, tokens: 5 });
       expect(await b.tasks.finish([{ taskId: stale.id, leaseId: fresh, state: 'completed', result: 'fresh' }])).toEqual([true]);
       expect(await b.queue.ack([holder])).toEqual([true]);
-      expect(await b.tasks.get(stale.id)).toMatchObject({ state: 'completed', result: 'fresh', usage: { costUsd: 0.5, tokens: 5 } });
+      expect(await b.tasks.get(stale.id)).toMatchObject({ state: 'completed', result: 'fresh', usage: { costUsd: 0.5, tokens: 5 }, progress: null, workerId: null });
     });
   });
 }

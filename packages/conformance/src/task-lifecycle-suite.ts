@@ -1,14 +1,14 @@
-// TaskStore state machine: start, fenced finish/recover/recordUsage, unfenced transition,
-// phase cancellation and retention purges.
+// TaskStore state machine as callers see it: what each call answers, per item and in order,
+// fencing of every lease-holder write, and retention purges. The exact fields each change
+// writes are checked in transitions-suite.ts.
 import { describe, expect, it } from 'vitest';
-import { newId, type StoredError } from '@baton/core';
-import { byId, claimIds, createTasks, isEpochMs, newTask, runningTask, sleep, type Harness } from './harness.js';
-
-const boom: StoredError = { name: 'Error', message: 'boom', code: null, stack: 'Error: boom\n    at handler' };
+import { newId } from '@baton/core/adapter';
+import { boom, byId, createTasks, isEpochMs, newTask, sleep, startAnswer, startTask, type Harness } from './harness.js';
+import { poisonPill, startedTask as runningTask } from './task-fixtures.js';
 
 export function taskLifecycleSuite(h: Harness): void {
   describe('TaskStore: state machine', () => {
-    it('start moves only pending tasks to running under the lease and reports where the others are', async () => {
+    it('start moves only pending tasks to running under the lease and reports where the others are (and under which lease a running one is)', async () => {
       const b = h.backend();
       const t = newTask();
       await b.tasks.create([t]);
@@ -20,9 +20,11 @@ export function taskLifecycleSuite(h: Harness): void {
       expect(started?.taskId).toBe(t.id);
       expect(started?.task).toMatchObject({ id: t.id, state: 'running', leaseId: 'lease-1', workerId: 'worker-1', input: { n: 1 } });
       expect(isEpochMs(started?.task?.startedAt)).toBe(true);
-      expect(missing).toEqual({ taskId: unknown, task: null, state: null });
+      expect(started?.task?.heartbeatAt).toBe(started?.task?.startedAt);
+      expect(startAnswer(missing)).toEqual({ taskId: unknown, task: null, state: null });
 
-      expect(await b.tasks.start([{ taskId: t.id, leaseId: 'lease-2', workerId: 'worker-2' }])).toEqual([{ taskId: t.id, task: null, state: 'running' }]);
+      const [again] = await b.tasks.start([{ taskId: t.id, leaseId: 'lease-2', workerId: 'worker-2' }]);
+      expect(again, 'a refused start of a running task names the lease it runs under').toEqual({ taskId: t.id, task: null, state: 'running', leaseId: 'lease-1' });
       expect((await b.tasks.get(t.id))?.leaseId).toBe('lease-1');
     });
 
@@ -34,7 +36,7 @@ export function taskLifecycleSuite(h: Harness): void {
 
       expect(await b.tasks.finish([{ taskId: id, leaseId, state: 'completed', result: { ok: 1 }, durationMs: 42 }])).toEqual([true]);
       const done = (await b.tasks.get(id))!;
-      expect(done).toMatchObject({ state: 'completed', result: { ok: 1 }, durationMs: 42, leaseId: null, attempt: 0 });
+      expect(done).toMatchObject({ state: 'completed', result: { ok: 1 }, durationMs: 42, leaseId: null, workerId: null, heartbeatAt: null, attempt: 0, error: null });
       expect(isEpochMs(done.finishedAt)).toBe(true);
       expect(await b.tasks.finish([{ taskId: id, leaseId, state: 'dead', error: boom }])).toEqual([false]);
       expect((await b.tasks.get(id))?.state).toBe('completed');
@@ -59,11 +61,8 @@ export function taskLifecycleSuite(h: Harness): void {
       const { id, leaseId } = await runningTask(b);
       expect(await b.tasks.finish([{ taskId: id, leaseId, state: 'scheduled', error: boom, durationMs: 3 }])).toEqual([true]);
       expect(await b.tasks.get(id)).toMatchObject({ state: 'scheduled', attempt: 1, error: boom, leaseId: null, recoveries: 0 });
-      expect(await b.queue.ack([{ taskId: id, leaseId }])).toEqual([true]);
       expect(await b.tasks.transition([id], ['scheduled'], 'pending')).toEqual([id]);
-      await b.queue.enqueue([{ taskId: id }]);
-      const lease2 = (await claimIds(b, [id], 60_000)).get(id)!;
-      await b.tasks.start([{ taskId: id, leaseId: lease2, workerId: 'w' }]);
+      const lease2 = await startTask(b, id);
       await b.tasks.finish([{ taskId: id, leaseId: lease2, state: 'scheduled', error: boom }]);
       expect((await b.tasks.get(id))?.attempt).toBe(2);
     });
@@ -89,15 +88,15 @@ export function taskLifecycleSuite(h: Harness): void {
     it('recover returns a running task to pending with recoveries + 1, skipping leases that moved on', async () => {
       const b = h.backend();
       const { id, leaseId } = await runningTask(b);
-      expect(await b.tasks.recover([{ taskId: id, leaseId: 'someone-else' }], 10)).toEqual(['skipped']);
+      expect(await b.tasks.recover([{ taskId: id, leaseId: 'someone-else', poisonPill }], 10)).toEqual(['skipped']);
       expect((await b.tasks.get(id))?.state).toBe('running');
-      expect(await b.tasks.recover([{ taskId: id, leaseId }], 10)).toEqual(['recovered']);
+      expect(await b.tasks.recover([{ taskId: id, leaseId, poisonPill }], 10)).toEqual(['recovered']);
       expect(await b.tasks.get(id)).toMatchObject({ state: 'pending', recoveries: 1, attempt: 0, leaseId: null });
-      expect(await b.tasks.recover([{ taskId: id, leaseId }], 10)).toEqual(['skipped']);
-      expect(await b.tasks.recover([{ taskId: newId(), leaseId: 'x' }], 10)).toEqual(['skipped']);
+      expect(await b.tasks.recover([{ taskId: id, leaseId, poisonPill }], 10)).toEqual(['skipped']);
+      expect(await b.tasks.recover([{ taskId: newId(), leaseId: 'x', poisonPill }], 10)).toEqual(['skipped']);
     });
 
-    it('recover buries a task as dead (POISON_PILL) once recoveries would exceed maxRecoveries', async () => {
+    it('recover buries a task as dead with the given poison pill once recoveries would exceed maxRecoveries', async () => {
       const b = h.backend();
       const t = newTask();
       await b.tasks.create([t]);
@@ -106,12 +105,11 @@ export function taskLifecycleSuite(h: Harness): void {
         const lease = `lease-${i}`;
         const [s] = await b.tasks.start([{ taskId: t.id, leaseId: lease, workerId: 'w' }]);
         expect(s?.task?.state).toBe('running');
-        results.push(...(await b.tasks.recover([{ taskId: t.id, leaseId: lease }], 2)));
+        results.push(...(await b.tasks.recover([{ taskId: t.id, leaseId: lease, poisonPill }], 2)));
       }
       expect(results).toEqual(['recovered', 'recovered', 'dead']);
       const dead = (await b.tasks.get(t.id))!;
-      expect(dead).toMatchObject({ state: 'dead', leaseId: null, attempt: 0 });
-      expect(dead.error?.code).toBe('POISON_PILL');
+      expect(dead).toMatchObject({ state: 'dead', leaseId: null, attempt: 0, recoveries: 3, error: poisonPill });
       expect(isEpochMs(dead.finishedAt)).toBe(true);
     });
 
@@ -121,13 +119,33 @@ export function taskLifecycleSuite(h: Harness): void {
       const running = await runningTask(b);
       const done = await runningTask(b);
       await b.tasks.finish([{ taskId: done.id, leaseId: done.leaseId, state: 'completed', result: 1 }]);
-      const moved = await b.tasks.transition([pending!, running.id, done.id, newId()], ['pending', 'running'], 'cancelled', boom);
+      const moved = await b.tasks.transition([pending!, running.id, done.id, newId()], ['pending', 'running'], 'cancelled', { error: boom });
       expect([...moved].sort(byId)).toEqual([pending!, running.id].sort(byId));
       const r = (await b.tasks.get(running.id))!;
       expect(r).toMatchObject({ state: 'cancelled', leaseId: null, error: boom });
       expect(isEpochMs(r.finishedAt)).toBe(true);
       expect((await b.tasks.get(done.id))?.state).toBe('completed');
       expect(await b.tasks.transition([running.id], ['pending'], 'dead')).toEqual([]);
+    });
+
+    it('heartbeat answers per ref in order: true while the lease is held, false for a stale lease, an unknown task or a finished run', async () => {
+      const b = h.backend();
+      const live = await runningTask(b);
+      const done = await runningTask(b);
+      await b.tasks.finish([{ taskId: done.id, leaseId: done.leaseId, state: 'completed', result: null }]);
+      const before = (await b.tasks.get(live.id))!.heartbeatAt!;
+      await sleep(20);
+      expect(
+        await b.tasks.heartbeat([
+          { taskId: live.id, leaseId: 'stale' },
+          { taskId: live.id, leaseId: live.leaseId },
+          { taskId: newId(), leaseId: 'x' },
+          { taskId: done.id, leaseId: done.leaseId },
+        ]),
+      ).toEqual([false, true, false, false]);
+      expect((await b.tasks.get(live.id))!.heartbeatAt).toBeGreaterThan(before);
+      expect((await b.tasks.get(done.id))!.heartbeatAt).toBeNull();
+      expect(await b.tasks.heartbeat([])).toEqual([]);
     });
 
     it('recordUsage adds to the totals while the lease is held and refuses once it is not', async () => {
@@ -143,27 +161,6 @@ export function taskLifecycleSuite(h: Harness): void {
       const usage = (await b.tasks.get(id))!.usage;
       expect(usage.costUsd).toBeCloseTo(0.75, 9);
       expect(usage.tokens).toBe(150);
-    });
-
-    it('cancelPhase cancels every unfinished task of the phase and nothing else', async () => {
-      const b = h.backend();
-      const [pending, , otherPhase] = await createTasks(b, [{ phaseId: 'p1' }, { phaseId: 'p1' }, { phaseId: 'p2' }]);
-      const running = await runningTask(b, { phaseId: 'p1' });
-      const scheduled = await runningTask(b, { phaseId: 'p1' });
-      await b.tasks.finish([{ taskId: scheduled.id, leaseId: scheduled.leaseId, state: 'scheduled', error: boom }]);
-      const done = await runningTask(b, { phaseId: 'p1' });
-      await b.tasks.finish([{ taskId: done.id, leaseId: done.leaseId, state: 'completed', result: 1 }]);
-      const p1 = (await b.tasks.list({ phaseId: 'p1', states: ['pending'] })).map((t) => t.id);
-
-      const ids = await b.tasks.cancelPhase('p1');
-      expect([...ids].sort(byId)).toEqual([...p1, running.id, scheduled.id].sort(byId));
-      expect(ids).toContain(pending);
-      expect(await b.tasks.get(running.id)).toMatchObject({ state: 'cancelled', leaseId: null });
-      expect((await b.tasks.get(scheduled.id))?.state).toBe('cancelled');
-      expect((await b.tasks.get(done.id))?.state).toBe('completed');
-      expect((await b.tasks.get(otherPhase!))?.state).toBe('pending');
-      expect(await b.tasks.cancelPhase('p1')).toEqual([]);
-      expect(await b.tasks.cancelPhase('no-such-phase')).toEqual([]);
     });
   });
 
@@ -199,7 +196,7 @@ export function taskLifecycleSuite(h: Harness): void {
       expect(await b.tasks.get(finished[0]!)).toBeNull();
       expect(await b.tasks.purge({ state: 'completed', olderThanMs: 3_600_000, keepLatest: 2, limit: 1 })).toBe(1);
       expect(await b.tasks.purge({ state: 'completed', olderThanMs: 3_600_000, keepLatest: 2, limit: 100 })).toBe(1);
-      const left = (await b.tasks.list({ states: ['completed'] })).map((t) => t.id);
+      const left = (await b.tasks.list({ states: ['completed'], limit: 1000 })).tasks.map((t) => t.id);
       expect(left.sort(byId)).toEqual(finished.slice(3).sort(byId));
       expect(await b.tasks.purge({ state: 'completed', olderThanMs: 3_600_000, keepLatest: 2, limit: 100 })).toBe(0);
     });

@@ -1,7 +1,7 @@
 // TimerStore: durable timers due by the backend clock, deduplicated by key while pending, handed
 // to one claimer at a time, back after an uncompleted claim's lease, gone once completed.
 import { describe, expect, it } from 'vitest';
-import { newId, type NewTimer } from '@baton/core';
+import { newId, type NewTimer, type TimerFilter } from '@baton/core/adapter';
 import { byId, isEpochMs, sleep, type Harness } from './harness.js';
 
 function timer(over: Partial<NewTimer> = {}): NewTimer {
@@ -17,7 +17,7 @@ export function timerStoreSuite(h: Harness): void {
       expect(rec).toMatchObject({ id: t.id, kind: 'retry', key: 'k1', taskId: 'task-1', phaseId: 'phase-1', name: 'notify', payload: { to: ['a@b'], n: 1, ü: '🚀' } });
       expect(isEpochMs(rec!.createdAt)).toBe(true);
       expect(Math.abs(rec!.dueAt - rec!.createdAt - 5_000)).toBeLessThanOrEqual(1);
-      expect(await b.timers.list({ ids: [t.id] })).toEqual([rec]);
+      expect(await b.timers.list({ ids: [t.id], limit: 10 })).toEqual([rec]);
     });
 
     it('list and cancel select by ids, keys, taskId and phaseId, all given fields at once', async () => {
@@ -26,7 +26,7 @@ export function timerStoreSuite(h: Harness): void {
       const c = timer({ delayMs: 60_000, key: 'kc', taskId: 't2', phaseId: 'p1' });
       const d = timer({ delayMs: 60_000, taskId: 't2', phaseId: 'p2' });
       await b.timers.schedule([a, c, d]);
-      const ids = async (f: Parameters<typeof b.timers.list>[0]) => (await b.timers.list(f)).map((t) => t.id).sort(byId);
+      const ids = async (f: TimerFilter) => (await b.timers.list({ ...f, limit: 1000 })).map((t) => t.id).sort(byId);
       expect(await ids({ taskId: 't2' })).toEqual([c.id, d.id].sort(byId));
       expect(await ids({ phaseId: 'p1' })).toEqual([a.id, c.id].sort(byId));
       expect(await ids({ keys: ['ka', 'kc'] })).toEqual([a.id, c.id].sort(byId));
@@ -37,7 +37,19 @@ export function timerStoreSuite(h: Harness): void {
       expect(await b.timers.cancel({ taskId: 't2', phaseId: 'p2' })).toBe(1);
       expect(await b.timers.cancel({ phaseId: 'p1' })).toBe(1);
       expect(await b.timers.cancel({ taskId: 't1' })).toBe(0);
-      expect(await b.timers.list({})).toEqual([]);
+      expect(await b.timers.list({ limit: 1000 })).toEqual([]);
+    });
+
+    it('list returns pending timers earliest due first, at most limit (0 gives none)', async () => {
+      const b = h.backend();
+      const late = timer({ delayMs: 90_000 });
+      const soon = timer({ delayMs: 30_000 });
+      const mid = timer({ delayMs: 60_000 });
+      await b.timers.schedule([late, soon, mid]);
+      expect((await b.timers.list({ limit: 1000 })).map((t) => t.id)).toEqual([soon.id, mid.id, late.id]);
+      expect((await b.timers.list({ limit: 2 })).map((t) => t.id)).toEqual([soon.id, mid.id]);
+      expect(await b.timers.list({ limit: 0 })).toEqual([]);
+      expect((await b.timers.list({ ids: [late.id, mid.id], limit: 1 })).map((t) => t.id)).toEqual([mid.id]);
     });
 
     it('scheduling a key that a pending timer holds returns that timer; once completed the key is free', async () => {
@@ -47,7 +59,7 @@ export function timerStoreSuite(h: Harness): void {
       const [again] = await b.timers.schedule([timer({ key: 'retry:task-1', delayMs: 60_000 })]);
       expect(again?.id).toBe(first.id);
       expect(again?.dueAt).toBe(a!.dueAt);
-      expect(await b.timers.list({ keys: ['retry:task-1'] })).toHaveLength(1);
+      expect(await b.timers.list({ keys: ['retry:task-1'], limit: 1000 })).toHaveLength(1);
       const claimed = await b.timers.claimDue(10, 60_000);
       expect(claimed.map((t) => t.id)).toEqual([first.id]);
       await b.timers.complete([first.id]);
@@ -116,7 +128,7 @@ export function timerStoreSuite(h: Harness): void {
       await b.timers.schedule([t]);
       expect((await b.timers.claimDue(10, 500)).map((x) => x.id)).toEqual([t.id]);
       expect(await b.timers.claimDue(10, 500)).toEqual([]);
-      expect((await b.timers.list({})).map((x) => x.id)).toEqual([t.id]);
+      expect((await b.timers.list({ limit: 1000 })).map((x) => x.id), 'a claimed timer is still pending').toEqual([t.id]);
       await sleep(1_200);
       expect((await b.timers.claimDue(10, 60_000)).map((x) => x.id)).toEqual([t.id]);
     });
@@ -129,7 +141,7 @@ export function timerStoreSuite(h: Harness): void {
       await b.timers.complete([claimed!.id]);
       await sleep(600);
       expect(await b.timers.claimDue(10, 200)).toEqual([]);
-      expect(await b.timers.list({})).toEqual([]);
+      expect(await b.timers.list({ limit: 1000 })).toEqual([]);
       expect(await b.timers.nextDueIn()).toBeNull();
       await b.timers.complete([claimed!.id, newId()]);
     });
