@@ -1,7 +1,7 @@
 // A controllable Clock for tests: time moves only when the test says so, and due callbacks
 // fire in due order with promise chains settling between them, so engine loops paced by this
 // clock behave as they would in real time, only instantly.
-import type { Clock, TimerHandle } from '@baton/core';
+import type { Clock, TimerHandle } from '@baton/core/adapter';
 import { MinHeap } from './min-heap.js';
 
 interface FakeTimer extends TimerHandle {

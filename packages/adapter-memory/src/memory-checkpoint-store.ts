@@ -1,6 +1,7 @@
-// In-process CheckpointStore. Shares the task map with MemoryTaskStore so a save is fenced
-// against the task's current lease in the same synchronous step that writes it.
-import type { CheckpointBlob, CheckpointStats, CheckpointStore, StoredCheckpoint } from '@baton/core';
+// In-process CheckpointStore. Shares the task map with MemoryTaskStore, so a save is fenced
+// against the task's current lease, marks the task and appends its events in one synchronous
+// step. Bodies are copied in and out: load returns the bytes exactly as saved, never decoded.
+import { transitions, type Audited, type CheckpointBlob, type CheckpointStats, type CheckpointStore, type StoredCheckpoint } from '@baton/core/adapter';
 import type { MemoryState } from './memory-state.js';
 
 export class MemoryCheckpointStore implements CheckpointStore {
@@ -8,14 +9,14 @@ export class MemoryCheckpointStore implements CheckpointStore {
   private totalBytes = 0;
 
   constructor(private readonly state: MemoryState) {
-    state.onTaskPurged((taskId) => this.drop(taskId));
+    state.onTaskDeleted((taskId) => this.drop(taskId));
   }
 
-  async save(taskId: string, leaseId: string, blob: CheckpointBlob): Promise<boolean> {
+  async save(taskId: string, leaseId: string, blob: CheckpointBlob, options?: Audited): Promise<boolean> {
     this.state.assertOpen();
     const task = this.state.tasks.get(taskId);
-    // Fenced by leaseId so a worker that lost its lease cannot overwrite the new holder's checkpoint.
-    if (task === undefined || task.state !== 'running' || task.leaseId !== leaseId) return false;
+    // A worker that lost its lease must not overwrite the new holder's checkpoint.
+    if (task === undefined || !transitions.holdsLease(task, leaseId)) return false;
     this.drop(taskId);
     const stored: StoredCheckpoint = {
       taskId,
@@ -27,7 +28,9 @@ export class MemoryCheckpointStore implements CheckpointStore {
     };
     this.checkpoints.set(taskId, stored);
     this.totalBytes += stored.body.byteLength;
+    // Not a lifecycle change: the stored record is marked in place and updatedAt stays.
     task.hasCheckpoint = true;
+    this.state.events.appendFor(task, options?.events);
     return true;
   }
 
@@ -40,13 +43,16 @@ export class MemoryCheckpointStore implements CheckpointStore {
   async delete(taskIds: string[]): Promise<number> {
     this.state.assertOpen();
     let n = 0;
-    for (const id of new Set(taskIds)) {
-      if (!this.drop(id)) continue;
-      n++;
-      const task = this.state.tasks.get(id);
-      if (task !== undefined) task.hasCheckpoint = false;
-    }
+    for (const id of taskIds) if (this.deleteOne(id)) n++;
     return n;
+  }
+
+  /** Deletes the task's checkpoint and clears its `hasCheckpoint`; false when it had none. */
+  deleteOne(taskId: string): boolean {
+    if (!this.drop(taskId)) return false;
+    const task = this.state.tasks.get(taskId);
+    if (task !== undefined) task.hasCheckpoint = false;
+    return true;
   }
 
   async stats(): Promise<CheckpointStats> {

@@ -1,59 +1,49 @@
-// In-process EventLog: an array in seq order, so `after` paging is a binary search.
-import type { EventQuery, EventLog, NewEvent, StoredEvent } from '@baton/core';
-import { cloneJson, type MemoryState } from './memory-state.js';
+// In-process EventLog over the backend's event records (see event-records.ts). Queries scan in
+// seq order from `after` (a binary search) and stop at the limit; purge removes oldest first.
+import type { EventLog, EventPurgeOptions, EventQuery, NewEvent, StoredEvent } from '@baton/core/adapter';
+import { copyEvent } from './event-records.js';
+import type { MemoryState } from './memory-state.js';
 
 export class MemoryEventLog implements EventLog {
-  private events: StoredEvent[] = [];
-  private seq = 0;
-
   constructor(private readonly state: MemoryState) {}
 
   async append(events: NewEvent[]): Promise<void> {
     this.state.assertOpen();
-    // Stored as handed in (plus seq): core builds a fresh object per event and never touches it
-    // again, and query hands out copies, so nobody can mutate the log.
-    for (const e of events) this.events.push(Object.assign(e, { seq: ++this.seq }) as StoredEvent);
+    this.state.events.append(events);
   }
 
   async query(query: EventQuery): Promise<StoredEvent[]> {
     this.state.assertOpen();
-    const limit = Math.min(Math.max(query.limit ?? 100, 0), 1000);
-    const types = query.type === undefined ? null : new Set(Array.isArray(query.type) ? query.type : [query.type]);
+    const records = this.state.events;
+    const list = records.list;
     const out: StoredEvent[] = [];
-    for (let i = query.after === undefined ? 0 : this.firstAfter(query.after); i < this.events.length && out.length < limit; i++) {
-      const e = this.events[i]!;
+    for (let i = query.after === undefined ? 0 : records.firstAfter(query.after); i < list.length && out.length < query.limit; i++) {
+      const e = list[i]!;
       if (query.runId !== undefined && e.runId !== query.runId) continue;
       if (query.phaseId !== undefined && e.phaseId !== query.phaseId) continue;
       if (query.taskId !== undefined && e.taskId !== query.taskId) continue;
-      if (types !== null && !types.has(e.type)) continue;
+      if (query.type !== undefined && !query.type.includes(e.type)) continue;
       if (query.since !== undefined && e.at < query.since) continue;
-      out.push({ ...e, data: cloneJson(e.data) });
+      out.push(copyEvent(e));
     }
     return out;
   }
 
-  async purge(options: { olderThanMs: number; keepLatest: number; limit: number }): Promise<number> {
+  async purge(options: EventPurgeOptions): Promise<number> {
     this.state.assertOpen();
+    const records = this.state.events;
+    const list = records.list;
     const cutoff = this.state.now() - options.olderThanMs;
-    const beyond = this.events.length - Math.max(0, options.keepLatest);
-    let dropped = 0;
+    const beyond = list.length - options.keepLatest;
     const kept: StoredEvent[] = [];
-    this.events.forEach((e, i) => {
-      if (dropped < options.limit && (i < beyond || e.at < cutoff)) dropped++;
+    let dropped = 0;
+    let i = 0;
+    for (; i < list.length && dropped < options.limit; i++) {
+      const e = list[i]!;
+      if (i < beyond || e.at < cutoff) dropped++;
       else kept.push(e);
-    });
-    this.events = kept;
-    return dropped;
-  }
-
-  private firstAfter(seq: number): number {
-    let lo = 0;
-    let hi = this.events.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.events[mid]!.seq <= seq) lo = mid + 1;
-      else hi = mid;
     }
-    return lo;
+    if (dropped > 0) records.list = i === list.length ? kept : kept.concat(list.slice(i));
+    return dropped;
   }
 }

@@ -1,6 +1,6 @@
 // In-process HeartbeatStore: last beat and expiry per id; expired entries read as absent and
 // are dropped lazily.
-import type { Beat, HeartbeatStore, StaleEntry } from '@baton/core';
+import type { Beat, HeartbeatStore, StaleEntry } from '@baton/core/adapter';
 import type { MemoryState } from './memory-state.js';
 
 export class MemoryHeartbeatStore implements HeartbeatStore {
@@ -29,7 +29,7 @@ export class MemoryHeartbeatStore implements HeartbeatStore {
     return e.lastSeen;
   }
 
-  async stale(olderThanMs: number, limit = 100): Promise<StaleEntry[]> {
+  async stale(olderThanMs: number, limit: number): Promise<StaleEntry[]> {
     this.state.assertOpen();
     const now = this.state.now();
     const cutoff = now - olderThanMs;

@@ -1,21 +1,57 @@
 // State shared by the stores of one memory backend: its clock (the "backend clock"), the task
-// map the checkpoint store fences against, and the closed flag every call checks.
-import { BackendUnavailableError, type Clock, type JsonValue, type TaskRecord } from '@baton/core';
+// map the checkpoint store fences against, the event records every store appends to in the same
+// synchronous step as its write (`atomicEvents`), and the closed flag every call checks.
+import { BackendUnavailableError, type Clock, type TaskRecord } from '@baton/core/adapter';
+import { EventRecords } from './event-records.js';
+import type { RetentionNode } from './retention-index.js';
 
 export interface StoredTask extends TaskRecord {
-  /** Creation order, so listing is oldest first even when createdAt ties. */
-  seq: number;
+  /** Creation order: pages and "oldest first" follow it even when createdAt ties. */
+  order: number;
   /** When the idempotency key stops mapping to this task (backend clock). */
   keyExpiresAt: number;
+  /** Its place in the retention index while it is finished. */
+  retention: RetentionNode | null;
 }
 
 export class MemoryState {
+  /**
+   * The current record of each task, never shared: a change copies the record `transitions.*`
+   * returned into the stored one (so that short-lived object dies young instead of turning a
+   * long-lived record into old-generation garbage), and every read hands out a copy.
+   */
   readonly tasks = new Map<string, StoredTask>();
+  readonly events = new EventRecords();
   private closed = false;
   private readonly closeHooks: (() => void)[] = [];
-  private readonly purgeHooks: ((taskId: string) => void)[] = [];
+  private readonly deleteHooks: ((taskId: string) => void)[] = [];
+  private readonly work: (() => boolean)[] = [];
+  private keepAliveTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(readonly clock: Clock) {}
+  /**
+   * `keepProcessAlive`: on the real clock, a plain script that awaits work of this backend must
+   * not exit while a delivery or timer is pending here (nothing survives the process, so exiting
+   * would lose it). Off with a FakeClock: virtual time moves only when a test says so.
+   */
+  constructor(
+    readonly clock: Clock,
+    private readonly keepProcessAlive = false,
+  ) {}
+
+  /** A store reports whether it holds pending work (queued deliveries, pending timers). */
+  trackWork(hasWork: () => boolean): void {
+    this.work.push(hasWork);
+  }
+
+  /** Work may have been added: hold the process open (a referenced timer) until no store has any. */
+  workAdded(): void {
+    if (!this.keepProcessAlive || this.keepAliveTimer !== null || this.closed) return;
+    const check = () => {
+      this.keepAliveTimer = null;
+      if (!this.closed && this.work.some((hasWork) => hasWork())) this.keepAliveTimer = setTimeout(check, 250);
+    };
+    this.keepAliveTimer = setTimeout(check, 250);
+  }
 
   now(): number {
     return this.clock.now();
@@ -33,46 +69,20 @@ export class MemoryState {
     this.closeHooks.push(hook);
   }
 
-  /** Lets stores that hang data off a task (checkpoints) drop it when the task is purged. */
-  onTaskPurged(hook: (taskId: string) => void): void {
-    this.purgeHooks.push(hook);
+  /** Lets stores that hang data off a task (checkpoints) drop it when the task is deleted or purged. */
+  onTaskDeleted(hook: (taskId: string) => void): void {
+    this.deleteHooks.push(hook);
   }
 
-  taskPurged(taskId: string): void {
-    for (const hook of this.purgeHooks) hook(taskId);
+  taskDeleted(taskId: string): void {
+    for (const hook of this.deleteHooks) hook(taskId);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.keepAliveTimer !== null) clearTimeout(this.keepAliveTimer);
+    this.keepAliveTimer = null;
     for (const hook of this.closeHooks) hook();
   }
-}
-
-/**
- * Copies JSON so callers never share objects with the store. Hand-rolled because structuredClone
- * costs several times more on the small objects of the hot path. A `__proto__` key is copied as
- * an own property (as JSON.parse makes it), never as a prototype.
- */
-export function cloneJson<T extends JsonValue | undefined>(value: T): T {
-  return (value !== null && typeof value === 'object' ? copy(value) : value) as T;
-}
-
-function copy(value: JsonValue): JsonValue {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    const out: JsonValue[] = new Array<JsonValue>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = copy(value[i]!);
-    return out;
-  }
-  const toJSON = (value as { toJSON?: unknown }).toJSON;
-  // Dates and the like become what JSON would make of them, as in any serialising backend.
-  if (typeof toJSON === 'function') return copy((toJSON as () => JsonValue).call(value));
-  const out: { [key: string]: JsonValue } = {};
-  for (const key of Object.keys(value)) {
-    const v = copy(value[key]!);
-    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[key] = v;
-  }
-  return out;
 }

@@ -1,32 +1,50 @@
-// In-process TaskStore. Records live in one Map whose insertion order is creation order, so
-// "oldest first" is iteration order and a limited list stops early. There is no per-state index:
-// it cost more on the hot path than the occasional full scan (reconciler, purge) it saves, and
-// retention keeps the map bounded. Every call does its work synchronously, which makes each
-// state change atomic; records are copied in and out.
+// In-process TaskStore. Every lifecycle change is `transitions.*` from core applied to the stored
+// record, with the returned fields written back as they are (after copying what came from the
+// caller), so this store writes exactly what the shared state machine defines. Each call does its
+// work synchronously, which makes every change atomic with the events handed to it: they are
+// appended to the backend's event records in the same step, iff the change applied.
 import {
+  ValidationError,
   isTerminal,
+  matchesTaskFilter,
+  newId,
+  orderCursor,
+  transitions,
+  type Audited,
+  type CountBy,
   type CreateResult,
+  type JsonValue,
+  type LeaseRef,
+  type NewEvent,
   type NewTask,
   type PurgeOptions,
+  type RecoverItem,
   type RecoverResult,
+  type RetryOptions,
   type StartClaim,
   type StartResult,
-  type StoredError,
   type TaskCount,
-  type TaskFilter,
   type TaskOutcome,
+  type TaskPage,
+  type TaskQuery,
   type TaskRecord,
   type TaskState,
   type TaskStore,
+  type TransitionOptions,
   type Usage,
-} from '@baton/core';
-import { cloneJson, type MemoryState, type StoredTask } from './memory-state.js';
-
-const POISON_PILL: Omit<StoredError, 'message'> = { name: 'PoisonPillError', code: 'POISON_PILL', stack: null };
+  type WriteOptions,
+} from '@baton/core/adapter';
+import { cloneJson } from './clone-json.js';
+import { CreationOrder } from './creation-order.js';
+import type { MemoryState, StoredTask } from './memory-state.js';
+import { RetentionIndex } from './retention-index.js';
+import { copyBudget, copyError, copyOut, copyTrace, writeBack } from './task-record-copy.js';
 
 export class MemoryTaskStore implements TaskStore {
   /** Idempotency key → the task it was last given to; the task holds the key's expiry. */
-  private readonly keys = new Map<string, StoredTask>();
+  private readonly keys = new Map<string, string>();
+  private readonly order = new CreationOrder((id, order) => this.tasks.get(id)?.order === order);
+  private readonly retention = new RetentionIndex();
   private seq = 0;
 
   constructor(private readonly state: MemoryState) {}
@@ -35,41 +53,31 @@ export class MemoryTaskStore implements TaskStore {
     return this.state.tasks;
   }
 
-  async create(tasks: NewTask[]): Promise<CreateResult[]> {
+  async create(tasks: NewTask[], options?: WriteOptions & { events?: (NewEvent[] | undefined)[] }): Promise<CreateResult[]> {
     this.state.assertOpen();
+    return this.createNow(tasks, options?.events);
+  }
+
+  /** `create` in one synchronous step (also the first half of the flow's createAndEnqueue). */
+  createNow(tasks: readonly NewTask[], events: readonly (readonly NewEvent[] | undefined)[] | undefined): CreateResult[] {
     const now = this.state.now();
-    return tasks.map((t) => {
-      const holder = this.keys.get(t.idempotencyKey);
+    return tasks.map((t, i) => {
+      const holder = this.tasks.get(this.keys.get(t.idempotencyKey) ?? '');
       if (holder !== undefined && holder.keyExpiresAt > now) return { id: holder.id, duplicate: true };
       if (this.tasks.has(t.id)) return { id: t.id, duplicate: true };
-      const record: StoredTask = {
-        id: t.id,
-        type: t.type,
-        input: cloneJson(t.input),
-        state: 'pending',
-        idempotencyKey: t.idempotencyKey,
-        runId: t.runId,
-        phaseId: t.phaseId,
-        attempt: 0,
-        maxRetries: t.maxRetries,
-        recoveries: 0,
-        budget: t.budget === null ? null : { ...t.budget },
-        usage: { costUsd: 0, tokens: 0 },
-        leaseId: null,
-        workerId: null,
-        hasCheckpoint: false,
-        result: null,
-        error: null,
-        durationMs: null,
-        createdAt: now,
-        updatedAt: now,
-        startedAt: null,
-        finishedAt: null,
-        seq: ++this.seq,
-        keyExpiresAt: now + t.keyTtlMs,
-      };
+      // The store's own fields are assigned, not spread in: V8 takes a slow path (~100× slower) for
+      // a spread followed by extra keys.
+      const record = transitions.createRecord(t, now) as StoredTask;
+      record.order = ++this.seq;
+      record.keyExpiresAt = now + t.keyTtlMs;
+      record.retention = null;
+      record.input = cloneJson(t.input);
+      record.budget = copyBudget(t.budget);
+      record.traceContext = copyTrace(t.traceContext);
       this.tasks.set(t.id, record);
-      this.keys.set(t.idempotencyKey, record);
+      this.keys.set(t.idempotencyKey, t.id);
+      this.order.add(t.id, record.order);
+      this.state.events.appendFor(record, events?.[i]);
       return { id: t.id, duplicate: false };
     });
   }
@@ -80,191 +88,213 @@ export class MemoryTaskStore implements TaskStore {
     return t === undefined ? null : copyOut(t);
   }
 
-  async list(filter: TaskFilter): Promise<TaskRecord[]> {
+  async list(query: TaskQuery): Promise<TaskPage> {
     this.state.assertOpen();
-    const limit = Math.min(Math.max(filter.limit ?? 100, 0), 1000);
-    const idleBefore = filter.idleForMs === undefined ? null : this.state.now() - filter.idleForMs;
-    const states = filter.states === undefined ? null : new Set(filter.states);
-    const matches = (t: StoredTask) =>
-      (states === null || states.has(t.state)) &&
-      (filter.type === undefined || t.type === filter.type) &&
-      (filter.runId === undefined || t.runId === filter.runId) &&
-      (filter.phaseId === undefined || t.phaseId === filter.phaseId) &&
-      (idleBefore === null || t.updatedAt <= idleBefore);
-
-    const found: StoredTask[] = [];
-    if (filter.ids !== undefined) {
-      for (const id of new Set(filter.ids)) {
-        const t = this.tasks.get(id);
-        if (t !== undefined && matches(t)) found.push(t);
-      }
-      found.sort((a, b) => a.seq - b.seq);
-      if (found.length > limit) found.length = limit;
-    } else {
-      for (const t of this.tasks.values()) {
-        if (found.length >= limit) break;
-        if (matches(t)) found.push(t);
-      }
+    const now = this.state.now();
+    let after = 0;
+    if (query.cursor !== undefined) {
+      const decoded = orderCursor.decode(query.cursor);
+      if (decoded === null) throw new ValidationError(`Invalid task page cursor ${JSON.stringify(query.cursor.slice(0, 40))}: pass back a cursor a previous page returned.`);
+      after = decoded;
     }
-    return found.map(copyOut);
+    // ids are looked up directly below; the filter need not test them again per task.
+    const filter = query.ids === undefined ? query : { ...query, ids: undefined };
+    const tasks: TaskRecord[] = [];
+    let last = after;
+    let more = false;
+    const visit = (t: StoredTask): boolean => {
+      if (!matchesTaskFilter(t, filter, now)) return true;
+      if (tasks.length >= query.limit) {
+        more = true;
+        return false;
+      }
+      tasks.push(copyOut(t));
+      last = t.order;
+      return true;
+    };
+    if (query.ids !== undefined) {
+      const found: StoredTask[] = [];
+      for (const id of query.ids) {
+        const t = this.tasks.get(id);
+        if (t !== undefined && t.order > after) found.push(t);
+      }
+      found.sort((a, b) => a.order - b.order);
+      for (const t of found) if (!visit(t)) break;
+    } else {
+      this.order.scan(after, (id) => visit(this.tasks.get(id)!));
+    }
+    return { tasks, cursor: more ? orderCursor.encode(last) : null };
   }
 
-  async counts(): Promise<TaskCount[]> {
+  async counts(by: CountBy): Promise<TaskCount[]> {
     this.state.assertOpen();
     const groups = new Map<string, TaskCount>();
     for (const t of this.tasks.values()) {
-      const k = `${t.state}\u0000${t.phaseId ?? ''}\u0000${t.phaseId === null ? 'n' : 'p'}`;
+      const key = by === 'phase' ? t.phaseId : by === 'queue' ? t.queue : t.type;
+      const k = key === null ? `${t.state}\u0000` : `${t.state}\u0001${key}`;
       const g = groups.get(k);
-      if (g !== undefined) g.count++;
-      else groups.set(k, { phaseId: t.phaseId, state: t.state, count: 1 });
+      if (g === undefined) groups.set(k, { key, state: t.state, count: 1, oldestUpdatedAt: t.updatedAt });
+      else {
+        g.count++;
+        if (t.updatedAt < g.oldestUpdatedAt) g.oldestUpdatedAt = t.updatedAt;
+      }
     }
     return [...groups.values()];
   }
 
-  async start(claims: StartClaim[]): Promise<StartResult[]> {
+  async start(claims: StartClaim[], options?: { startedEvents?: boolean }): Promise<StartResult[]> {
     this.state.assertOpen();
     const now = this.state.now();
-    return claims.map((c): StartResult => {
-      const t = this.tasks.get(c.taskId);
-      if (t === undefined) return { taskId: c.taskId, task: null, state: null };
-      if (t.state !== 'pending') return { taskId: c.taskId, task: null, state: t.state };
-      this.move(t, 'running', now);
-      t.leaseId = c.leaseId;
-      t.workerId = c.workerId;
-      t.startedAt = now;
-      return { taskId: c.taskId, task: copyOut(t) };
-    });
+    const startedEvents = options?.startedEvents === true;
+    return claims.map((c) => this.startOne(c.taskId, c.leaseId, c.workerId, startedEvents, now));
+  }
+
+  startOne(taskId: string, leaseId: string, workerId: string, startedEvent: boolean, now: number): StartResult {
+    const t = this.tasks.get(taskId);
+    if (t === undefined) return { taskId, task: null, state: null };
+    const next = transitions.start(t, leaseId, workerId, now);
+    // A claimer holding the task's delivery learns which stale lease it still runs under.
+    if (next === null) return t.state === 'running' ? { taskId, task: null, state: t.state, leaseId: t.leaseId } : { taskId, task: null, state: t.state };
+    writeBack(t, next);
+    if (startedEvent) this.state.events.appendOneFor(t, transitions.startedEvent(t, newId()));
+    return { taskId, task: copyOut(t) };
   }
 
   async finish(outcomes: TaskOutcome[]): Promise<boolean[]> {
     this.state.assertOpen();
     const now = this.state.now();
-    return outcomes.map((o) => {
-      const t = this.held(o.taskId, o.leaseId);
-      if (t === undefined) return false;
-      this.move(t, o.state, now);
-      t.leaseId = null;
-      t.workerId = null;
-      if (o.result !== undefined) t.result = cloneJson(o.result);
-      if (o.error !== undefined) t.error = { ...o.error };
-      if (o.durationMs !== undefined) t.durationMs = o.durationMs;
-      if (o.state === 'scheduled') t.attempt++;
-      if (o.state === 'completed' || o.state === 'dead') t.finishedAt = now;
-      return true;
-    });
+    return outcomes.map((o) => this.finishOne(o, now));
   }
 
-  async recover(refs: { taskId: string; leaseId: string }[], maxRecoveries: number): Promise<RecoverResult[]> {
+  finishOne(o: TaskOutcome, now: number): boolean {
+    const t = this.tasks.get(o.taskId);
+    if (t === undefined) return false;
+    const next = transitions.finish(t, o, now);
+    if (next === null) return false;
+    if (next.result !== null && next.result === o.result) next.result = cloneJson(o.result);
+    if (o.error !== undefined && next.error === o.error) next.error = copyError(o.error);
+    this.apply(t, next, o.events);
+    return true;
+  }
+
+  async heartbeat(refs: LeaseRef[]): Promise<boolean[]> {
     this.state.assertOpen();
     const now = this.state.now();
-    return refs.map((r): RecoverResult => {
-      const t = this.held(r.taskId, r.leaseId);
+    return refs.map((r) => this.heartbeatOne(r, now));
+  }
+
+  heartbeatOne(ref: LeaseRef, now: number): boolean {
+    const t = this.tasks.get(ref.taskId);
+    if (t === undefined) return false;
+    const next = transitions.heartbeat(t, ref.leaseId, now);
+    if (next === null) return false;
+    writeBack(t, next);
+    return true;
+  }
+
+  async recover(items: RecoverItem[], maxRecoveries: number): Promise<RecoverResult[]> {
+    this.state.assertOpen();
+    const now = this.state.now();
+    return items.map((item): RecoverResult => {
+      const t = this.tasks.get(item.taskId);
       if (t === undefined) return 'skipped';
-      t.leaseId = null;
-      t.workerId = null;
-      t.recoveries++;
-      if (t.recoveries > maxRecoveries) {
-        this.move(t, 'dead', now);
-        t.finishedAt = now;
-        t.error = {
-          ...POISON_PILL,
-          message: `Task ${t.id} was reclaimed ${t.recoveries} times after its worker stopped heartbeating (maxRecoveries ${maxRecoveries}); treated as a poison pill. Inspect it and re-run by hand.`,
-        };
-        return 'dead';
-      }
-      this.move(t, 'pending', now);
-      return 'recovered';
+      const next = transitions.recover(t, item.leaseId, maxRecoveries, item.poisonPill, now);
+      if (next === null) return 'skipped';
+      if (next.error === item.poisonPill) next.error = copyError(item.poisonPill);
+      const dead = next.state === 'dead';
+      this.apply(t, next, dead ? item.deadEvents : item.recoveredEvents);
+      return dead ? 'dead' : 'recovered';
     });
   }
 
-  async transition(ids: string[], from: TaskState[], to: TaskState, error?: StoredError): Promise<string[]> {
+  async transition(ids: string[], from: readonly TaskState[], to: TaskState, options?: TransitionOptions): Promise<string[]> {
     this.state.assertOpen();
     const now = this.state.now();
-    const allowed = new Set(from);
+    const error = options?.error;
     const moved: string[] = [];
-    for (const id of new Set(ids)) {
+    ids.forEach((id, i) => {
       const t = this.tasks.get(id);
-      if (t === undefined || !allowed.has(t.state)) continue;
-      this.move(t, to, now);
-      t.leaseId = null;
-      t.workerId = null;
-      if (error !== undefined) t.error = { ...error };
-      if (isTerminal(to)) t.finishedAt = now;
+      if (t === undefined) return;
+      const next = transitions.transition(t, from, to, now, error);
+      if (next === null) return;
+      if (error !== undefined && next.error === error) next.error = copyError(error);
+      this.apply(t, next, options?.events?.[i]);
       moved.push(id);
-    }
+    });
+    return moved;
+  }
+
+  async retry(ids: string[], options: RetryOptions): Promise<string[]> {
+    this.state.assertOpen();
+    const now = this.state.now();
+    const moved: string[] = [];
+    ids.forEach((id, i) => {
+      const t = this.tasks.get(id);
+      if (t === undefined) return;
+      const next = transitions.retry(t, options.resetAttempts, now);
+      if (next === null) return;
+      this.apply(t, next, options.events?.[i]);
+      moved.push(id);
+    });
     return moved;
   }
 
   async recordUsage(taskId: string, leaseId: string, delta: Usage): Promise<Usage | null> {
     this.state.assertOpen();
-    const t = this.held(taskId, leaseId);
+    const t = this.tasks.get(taskId);
     if (t === undefined) return null;
-    t.usage = { costUsd: t.usage.costUsd + (delta.costUsd || 0), tokens: t.usage.tokens + (delta.tokens || 0) };
-    t.updatedAt = this.state.now();
-    return { ...t.usage };
+    const next = transitions.addUsage(t, leaseId, delta);
+    if (next === null) return null;
+    writeBack(t, next);
+    return { costUsd: next.usage.costUsd, tokens: next.usage.tokens };
   }
 
-  async cancelPhase(phaseId: string): Promise<string[]> {
+  async setProgress(taskId: string, leaseId: string, progress: JsonValue, options?: Audited): Promise<boolean> {
     this.state.assertOpen();
-    const ids: string[] = [];
-    for (const t of this.tasks.values()) if (t.phaseId === phaseId && !isTerminal(t.state)) ids.push(t.id);
-    return this.transition(ids, ['pending', 'running', 'scheduled'], 'cancelled');
+    const t = this.tasks.get(taskId);
+    if (t === undefined) return false;
+    const next = transitions.setProgress(t, leaseId, progress);
+    if (next === null) return false;
+    next.progress = cloneJson(progress);
+    this.apply(t, next, options?.events);
+    return true;
   }
 
   async purge(options: PurgeOptions): Promise<number> {
     this.state.assertOpen();
-    const cutoff = this.state.now() - options.olderThanMs;
-    const inState: StoredTask[] = [];
-    for (const t of this.tasks.values()) if (t.state === options.state) inState.push(t);
-    // Newest first by finish time; everything past keepLatest, or finished before the cutoff, goes.
-    inState.sort((a, b) => (b.finishedAt ?? b.updatedAt) - (a.finishedAt ?? a.updatedAt) || b.seq - a.seq);
-    const victims: StoredTask[] = [];
-    for (let i = inState.length - 1; i >= 0 && victims.length < options.limit; i--) {
-      const t = inState[i]!;
-      if (i >= options.keepLatest || (t.finishedAt ?? t.updatedAt) < cutoff) victims.push(t);
-    }
-    for (const t of victims) {
-      this.tasks.delete(t.id);
-      if (this.keys.get(t.idempotencyKey) === t) this.keys.delete(t.idempotencyKey);
-      this.state.taskPurged(t.id);
+    const victims = this.retention.victims(options, this.state.now());
+    for (const v of victims) {
+      const t = this.tasks.get(v.taskId)!;
+      t.retention = null;
+      this.remove(t);
     }
     return victims.length;
   }
 
-  private held(taskId: string, leaseId: string): StoredTask | undefined {
-    const t = this.tasks.get(taskId);
-    return t !== undefined && t.state === 'running' && t.leaseId === leaseId ? t : undefined;
+  async delete(ids: string[]): Promise<number> {
+    this.state.assertOpen();
+    let n = 0;
+    for (const id of ids) {
+      const t = this.tasks.get(id);
+      if (t === undefined || !isTerminal(t.state)) continue;
+      this.remove(t);
+      n++;
+    }
+    return n;
   }
 
-  private move(t: StoredTask, to: TaskState, now: number): void {
-    t.state = to;
-    t.updatedAt = now;
+  /** Stores a changed record and appends the events of its change in the same step. */
+  private apply(t: StoredTask, next: StoredTask, events: readonly NewEvent[] | undefined): void {
+    writeBack(t, next);
+    if (t.retention !== null || isTerminal(t.state)) this.retention.sync(t);
+    this.state.events.appendFor(next, events);
   }
-}
 
-function copyOut(t: StoredTask): TaskRecord {
-  return {
-    id: t.id,
-    type: t.type,
-    input: cloneJson(t.input),
-    state: t.state,
-    idempotencyKey: t.idempotencyKey,
-    runId: t.runId,
-    phaseId: t.phaseId,
-    attempt: t.attempt,
-    maxRetries: t.maxRetries,
-    recoveries: t.recoveries,
-    budget: t.budget === null ? null : { ...t.budget },
-    usage: { ...t.usage },
-    leaseId: t.leaseId,
-    workerId: t.workerId,
-    hasCheckpoint: t.hasCheckpoint,
-    result: cloneJson(t.result),
-    error: t.error === null ? null : { ...t.error },
-    durationMs: t.durationMs,
-    createdAt: t.createdAt,
-    updatedAt: t.updatedAt,
-    startedAt: t.startedAt,
-    finishedAt: t.finishedAt,
-  };
+  private remove(t: StoredTask): void {
+    this.retention.drop(t);
+    this.tasks.delete(t.id);
+    if (this.keys.get(t.idempotencyKey) === t.id) this.keys.delete(t.idempotencyKey);
+    this.order.removed();
+    this.state.taskDeleted(t.id);
+  }
 }

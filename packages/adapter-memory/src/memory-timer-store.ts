@@ -1,12 +1,15 @@
 // In-process TimerStore. A min-heap keyed by when each timer is next claimable (its due-time,
 // or the end of its claim) makes claimDue and nextDueIn cheap; a claim that is never completed
 // simply becomes claimable again when its lease ends.
-import type { NewTimer, TimerFilter, TimerRecord, TimerStore } from '@baton/core';
+import type { NewTimer, TimerFilter, TimerRecord, TimerStore } from '@baton/core/adapter';
 import { MinHeap } from './min-heap.js';
-import { cloneJson, type MemoryState } from './memory-state.js';
+import { cloneJson } from './clone-json.js';
+import type { MemoryState } from './memory-state.js';
 
 interface Entry {
   record: TimerRecord;
+  /** Scheduling order, to break due-time ties. */
+  order: number;
   claimedUntil: number | null;
   version: number;
 }
@@ -17,10 +20,13 @@ export class MemoryTimerStore implements TimerStore {
   private readonly heap = new MinHeap<{ entry: Entry; version: number }>();
   private seq = 0;
 
-  constructor(private readonly state: MemoryState) {}
+  constructor(private readonly state: MemoryState) {
+    state.trackWork(() => this.timers.size > 0);
+  }
 
   async schedule(timers: NewTimer[]): Promise<TimerRecord[]> {
     this.state.assertOpen();
+    if (timers.length > 0) this.state.workAdded();
     const now = this.state.now();
     return timers.map((t) => {
       const sameKey = t.key === null ? undefined : this.timers.get(this.keys.get(t.key) ?? '');
@@ -37,10 +43,10 @@ export class MemoryTimerStore implements TimerStore {
         dueAt: now + Math.max(0, t.delayMs),
         createdAt: now,
       };
-      const entry: Entry = { record, claimedUntil: null, version: 0 };
+      const entry: Entry = { record, order: ++this.seq, claimedUntil: null, version: 0 };
       this.timers.set(t.id, entry);
       if (t.key !== null) this.keys.set(t.key, t.id);
-      this.heap.push({ at: record.dueAt, seq: ++this.seq, value: { entry, version: 0 } });
+      this.heap.push({ at: record.dueAt, seq: entry.order, value: { entry, version: 0 } });
       return copy(record);
     });
   }
@@ -80,10 +86,11 @@ export class MemoryTimerStore implements TimerStore {
     return top === undefined ? null : Math.max(0, top.at - this.state.now());
   }
 
-  async list(filter: TimerFilter): Promise<TimerRecord[]> {
+  async list(filter: TimerFilter & { limit: number }): Promise<TimerRecord[]> {
     this.state.assertOpen();
     return this.matching(filter)
-      .sort((a, b) => a.record.dueAt - b.record.dueAt)
+      .sort((a, b) => a.record.dueAt - b.record.dueAt || a.order - b.order)
+      .slice(0, filter.limit)
       .map((e) => copy(e.record));
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sleep } from '@baton/core';
+import { sleep } from '@baton/core/adapter';
 import { FakeClock } from '@baton/memory';
 
 describe('FakeClock', () => {
