@@ -2,16 +2,15 @@
 // it (not even the WAL switch), so a wrong path never damages another program's data.
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { ConfigError, SchemaError, type Logger } from '@baton/core';
+import { ConfigError, SchemaError } from '@baton/core/adapter';
 import BetterSqlite3 from 'better-sqlite3';
-import { assertNotNewer, inspectSchema, migrate } from './migrations.js';
-import { mapSqliteError } from './sqlite-context.js';
+import { assertNotNewer, inspectSchema, migrate } from './sqlite-migrations.js';
+import { mapSqliteError } from './sqlite-errors.js';
 import type { SqliteDatabase } from './sqlite-driver.js';
 
 export interface OpenSettings {
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
-  logger: Logger;
 }
 
 export interface OpenedDatabase {
@@ -21,6 +20,8 @@ export interface OpenedDatabase {
   memory: boolean;
   /** Whether close() should close the connection (we opened it). */
   owned: boolean;
+  /** What opening did or found that is worth a log line once the baton's logger is known (at `ready`). */
+  notes: { level: 'info' | 'warn'; fields: Record<string, unknown>; msg: string }[];
 }
 
 const SQLITE_HEADER = 'SQLite format 3\u0000';
@@ -118,15 +119,16 @@ export function openDatabase(source: { file: string } | { database: SqliteDataba
   }
   const memory = file === ':memory:' || db.memory;
   try {
-    prepare(db, file, memory, owned, settings);
+    const notes = prepare(db, file, memory, owned, settings);
+    return { db, file, memory, owned, notes };
   } catch (err) {
     if (owned) closeQuietly(db);
     throw mapSqliteError(err, 'open', file, settings.busyTimeoutMs);
   }
-  return { db, file, memory, owned };
 }
 
-function prepare(db: SqliteDatabase, file: string, memory: boolean, owned: boolean, settings: OpenSettings): void {
+function prepare(db: SqliteDatabase, file: string, memory: boolean, owned: boolean, settings: OpenSettings): OpenedDatabase['notes'] {
+  const notes: OpenedDatabase['notes'] = [];
   db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
   // Read-only inspection first: a foreign or newer file is refused before any write.
   const schema = inspectSchema(db);
@@ -141,12 +143,13 @@ function prepare(db: SqliteDatabase, file: string, memory: boolean, owned: boole
   if (!memory) {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (String(mode).toLowerCase() !== 'wal') {
-      settings.logger.warn({ file, journalMode: mode }, 'SQLite refused WAL mode; readers will block writers');
+      notes.push({ level: 'warn', fields: { file, journalMode: mode }, msg: 'SQLite refused WAL mode; readers will block writers' });
     }
   }
   db.pragma(`synchronous = ${settings.synchronous}`);
   const applied = migrate(db, file, () => Date.now());
-  if (applied.length > 0) settings.logger.info({ file, versions: applied }, 'applied Baton SQLite migrations');
+  if (applied.length > 0) notes.push({ level: 'info', fields: { file, versions: applied }, msg: 'applied Baton SQLite migrations' });
+  return notes;
 }
 
 function closeQuietly(db: SqliteDatabase): void {

@@ -1,14 +1,17 @@
-// sqliteBackend(): all six ports over one SQLite file (or a user's better-sqlite3 connection).
-// The file is checked, migrated and switched to WAL before the first port call.
-import { ConfigError, silentLogger, type Backend, type BackendCapabilities, type Logger } from '@baton/core';
+// sqliteBackend(): every port over one SQLite file (or a user's better-sqlite3 connection). The
+// file is checked, migrated and switched to WAL when the backend is made, so a path it cannot use
+// fails at once; `ready` re-checks the schema version and takes the baton's logger.
+import { ConfigError, enumOption, intOption, type Backend, type BackendCapabilities, type Logger, type ReadyContext } from '@baton/core/adapter';
 import { openDatabase } from './open-database.js';
 import { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
 import { SqliteContext } from './sqlite-context.js';
+import { SqliteCoordinationStore } from './sqlite-coordination-store.js';
 import type { SqliteDatabase } from './sqlite-driver.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
-import { SqliteFlow } from './sqlite-flow.js';
 import { SqliteHeartbeatStore } from './sqlite-heartbeat-store.js';
+import { assertNotNewer, inspectSchema } from './sqlite-migrations.js';
 import { SqliteQueue } from './sqlite-queue.js';
+import { SqliteTaskFlow } from './sqlite-task-flow.js';
 import { SqliteTaskStore } from './sqlite-task-store.js';
 import { SqliteTimerStore } from './sqlite-timer-store.js';
 import { wakeChannel } from './wake.js';
@@ -27,7 +30,7 @@ export interface SqliteBackendOptions {
   busyTimeoutMs?: number;
   /** Backend name in logs and `backend.name`. @default 'sqlite' */
   name?: string;
-  /** pino-compatible logger. @default silent */
+  /** pino-compatible logger. @default the baton's logger, received at `ready` */
   logger?: Logger;
 }
 
@@ -37,21 +40,7 @@ export interface SqliteBackend extends Backend {
 }
 
 const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
-
-function compile(options: SqliteBackendOptions): Required<SqliteBackendOptions> {
-  if (options === null || typeof options !== 'object') throw new ConfigError('sqliteBackend options must be an object.');
-  const synchronous = options.synchronous ?? 'NORMAL';
-  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
-    throw new ConfigError(`sqliteBackend option synchronous must be 'NORMAL' or 'FULL'; got ${JSON.stringify(options.synchronous)}.`);
-  }
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
-  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > MAX_BUSY_TIMEOUT_MS) {
-    throw new ConfigError(`sqliteBackend option busyTimeoutMs must be an integer from 0 to ${MAX_BUSY_TIMEOUT_MS}; got ${String(options.busyTimeoutMs)}.`);
-  }
-  const name = options.name ?? 'sqlite';
-  if (typeof name !== 'string' || name.length === 0) throw new ConfigError('sqliteBackend option name must be a non-empty string.');
-  return { synchronous, busyTimeoutMs, name, logger: options.logger ?? silentLogger };
-}
+const SOURCE_HELP = "pass { file: './baton.db' } (or ':memory:'), or { database } with an open better-sqlite3 instance";
 
 /**
  * A durable backend in one SQLite file: `sqliteBackend({ file: './baton.db' })`. Several processes
@@ -60,35 +49,57 @@ function compile(options: SqliteBackendOptions): Required<SqliteBackendOptions> 
  */
 export function sqliteBackend(source: SqliteSource, options: SqliteBackendOptions = {}): SqliteBackend {
   if (source === null || typeof source !== 'object' || !('file' in source || 'database' in source)) {
-    throw new ConfigError("sqliteBackend needs { file: './baton.db' } (or ':memory:') or { database } with a better-sqlite3 instance.");
+    throw new ConfigError(`sqliteBackend needs a source: ${SOURCE_HELP}.`);
   }
-  const settings = compile(options);
-  const logger = settings.logger.child({ backend: settings.name });
-  const opened = openDatabase(source, { synchronous: settings.synchronous, busyTimeoutMs: settings.busyTimeoutMs, logger });
+  if (options === null || typeof options !== 'object') throw new ConfigError('sqliteBackend options must be an object { synchronous?, busyTimeoutMs?, name?, logger? }.');
+  const synchronous = enumOption('sqliteBackend option synchronous', options.synchronous, 'NORMAL', ['NORMAL', 'FULL'] as const);
+  const busyTimeoutMs = intOption('sqliteBackend option busyTimeoutMs', options.busyTimeoutMs, 5_000, 0, MAX_BUSY_TIMEOUT_MS);
+  const name = options.name ?? 'sqlite';
+  if (typeof name !== 'string' || name.length === 0) throw new ConfigError(`sqliteBackend option name must be a non-empty string; got ${JSON.stringify(name)}.`);
+  if (options.logger !== undefined && (options.logger === null || typeof options.logger.child !== 'function')) {
+    throw new ConfigError('sqliteBackend option logger must be a pino-compatible logger (with child()); leave it out to log through the baton.');
+  }
+
+  const opened = openDatabase(source, { synchronous, busyTimeoutMs });
   const wake = wakeChannel(opened.file);
-  const ctx = new SqliteContext(opened.db, opened.file, settings.busyTimeoutMs, logger, wake);
+  const ownLogger = options.logger?.child({ backend: name });
+  const ctx = new SqliteContext(opened.db, opened.file, busyTimeoutMs, ownLogger ?? silentUntilReady, wake);
+  // Each port of this file appends to this one event log inside its own write transaction.
+  const events = new SqliteEventLog(ctx);
+  const queue = new SqliteQueue(ctx, events);
+  const tasks = new SqliteTaskStore(ctx, events);
+  const checkpoints = new SqliteCheckpointStore(ctx, events);
   const capabilities: BackendCapabilities = Object.freeze({
     durable: !opened.memory,
     multiProcess: !opened.memory,
     transactionalEnqueue: false,
     pushWake: false,
+    // Tasks, checkpoints, the queue's quarantine and the event log share one file: each write and its events commit together.
+    atomicEvents: true,
   });
+  let notes = opened.notes;
   let closing: Promise<void> | null = null;
-  const queue = new SqliteQueue(ctx);
-  const tasks = new SqliteTaskStore(ctx);
-  const checkpoints = new SqliteCheckpointStore(ctx);
-  const events = new SqliteEventLog(ctx);
   return {
-    name: settings.name,
+    name,
     file: opened.file,
     capabilities,
     queue,
     tasks,
     checkpoints,
-    flow: new SqliteFlow(ctx, queue, tasks, checkpoints, events),
-    timers: new SqliteTimerStore(ctx),
+    flow: new SqliteTaskFlow(ctx, queue, tasks, checkpoints),
+    timers: new SqliteTimerStore(ctx, events),
     heartbeats: new SqliteHeartbeatStore(ctx),
     events,
+    coordination: new SqliteCoordinationStore(ctx),
+    ready(context: ReadyContext) {
+      return ctx.run('backend.ready', () => {
+        if (ownLogger === undefined) ctx.logger = context.logger.child({ backend: name });
+        // Another process may have migrated the file to a newer release since it was opened.
+        assertNotNewer(inspectSchema(opened.db).version, opened.file);
+        for (const n of notes) ctx.logger[n.level](n.fields, n.msg);
+        notes = [];
+      });
+    },
     close() {
       closing ??= (async () => {
         ctx.markClosed();
@@ -99,3 +110,13 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
     },
   };
 }
+
+const silentUntilReady: Logger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  fatal: () => undefined,
+  child: () => silentUntilReady,
+};

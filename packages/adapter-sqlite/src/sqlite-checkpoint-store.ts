@@ -1,9 +1,11 @@
 // The SQLite side of CheckpointStore: one BLOB row per task in baton_checkpoints, written in the
 // same transaction that checks the task's lease, so a worker that lost its lease cannot overwrite
-// the new holder's checkpoint.
-import type { CheckpointBlob, CheckpointStats, CheckpointStore, StoredCheckpoint } from '@baton/core';
+// the new holder's checkpoint; the save's events commit with it. Bodies are stored and returned
+// exactly as given, never decoded here (core decodes, and quarantines what it cannot read).
+import type { Audited, CheckpointBlob, CheckpointStats, CheckpointStore, StoredCheckpoint } from '@baton/core/adapter';
 import type { SqliteContext } from './sqlite-context.js';
-import { transaction, type SqliteStatement, type SqliteTransaction } from './sqlite-driver.js';
+import type { SqliteStatement } from './sqlite-driver.js';
+import type { SqliteEventLog } from './sqlite-event-log.js';
 
 interface CheckpointRow {
   token: string;
@@ -21,13 +23,14 @@ export class SqliteCheckpointStore implements CheckpointStore {
   private readonly select: SqliteStatement;
   private readonly remove: SqliteStatement;
   private readonly summary: SqliteStatement;
-  private readonly saveTx: SqliteTransaction<(taskId: string, leaseId: string, blob: CheckpointBlob) => boolean>;
-  /** @internal composed into SqliteFlow's transactions. */
-  readonly deleteTx: SqliteTransaction<(taskIds: string[]) => number>;
 
-  constructor(private readonly ctx: SqliteContext) {
+  constructor(
+    private readonly ctx: SqliteContext,
+    private readonly events: SqliteEventLog,
+  ) {
     const db = ctx.db;
-    this.fence = db.prepare("SELECT has_checkpoint FROM baton_tasks WHERE id = ? AND state = 'running' AND lease_id = ?").pluck();
+    this.fence = db.prepare("SELECT has_checkpoint, run_id, phase_id FROM baton_tasks WHERE id = ? AND state = 'running' AND lease_id = ?");
+    // Not lifecycle changes (transitions.checkpointSaved / checkpointDeleted): updated_at stays.
     this.mark = db.prepare('UPDATE baton_tasks SET has_checkpoint = 1 WHERE id = ?');
     this.unmark = db.prepare('UPDATE baton_tasks SET has_checkpoint = 0 WHERE id = ? AND has_checkpoint = 1');
     this.upsert = db.prepare(
@@ -38,64 +41,51 @@ export class SqliteCheckpointStore implements CheckpointStore {
     this.select = db.prepare('SELECT token, encoding, body, size_bytes, updated_at FROM baton_checkpoints WHERE task_id = ?');
     this.remove = db.prepare('DELETE FROM baton_checkpoints WHERE task_id = ?');
     this.summary = db.prepare('SELECT count(*) AS count, coalesce(sum(length(body)), 0) AS total FROM baton_checkpoints');
+  }
 
-    this.saveTx = transaction(db, (taskId: string, leaseId: string, blob: CheckpointBlob) => {
-      const had = this.fence.get(taskId, leaseId) as number | undefined;
-      if (had === undefined) return false;
-      // Rewriting the task row (and its input) on every save would cost more than the save itself.
-      if (had === 0) this.mark.run(taskId);
-      this.upsert.run(taskId, blob.token, blob.encoding, blob.body, blob.sizeBytes, ctx.now());
-      return true;
+  save(taskId: string, leaseId: string, blob: CheckpointBlob, options?: Audited): Promise<boolean> {
+    return this.ctx.run('checkpoints.save', () =>
+      this.ctx.write(() => {
+        const held = this.fence.get(taskId, leaseId) as { has_checkpoint: number; run_id: string | null; phase_id: string | null } | undefined;
+        if (held === undefined) return false;
+        // Rewriting the task row (and its input) on every save would cost more than the save itself.
+        if (held.has_checkpoint === 0) this.mark.run(taskId);
+        this.upsert.run(taskId, blob.token, blob.encoding, blob.body, blob.sizeBytes, this.ctx.now());
+        this.events.appendIn(options?.events, held.run_id, held.phase_id);
+        return true;
+      }),
+    );
+  }
+
+  load(taskId: string): Promise<StoredCheckpoint | null> {
+    return this.ctx.run('checkpoints.load', () => {
+      const row = this.select.get(taskId) as CheckpointRow | undefined;
+      if (row === undefined) return null;
+      // A BLOB comes back as a Buffer; a body rewritten as TEXT behind our back comes back as its bytes all the same.
+      const body = typeof row.body === 'string' ? new Uint8Array(Buffer.from(row.body, 'utf8')) : new Uint8Array(row.body);
+      return { taskId, token: String(row.token), encoding: row.encoding, body, sizeBytes: row.size_bytes, updatedAt: row.updated_at };
     });
-    this.deleteTx = transaction(db, (taskIds: string[]) => {
-      let n = 0;
-      for (const id of taskIds) {
-        const removed = this.remove.run(id).changes;
-        if (removed > 0) this.unmark.run(id);
-        n += removed;
-      }
-      return n;
-    });
   }
 
-  async save(taskId: string, leaseId: string, blob: CheckpointBlob): Promise<boolean> {
-    this.ctx.assertOpen();
-    try {
-      return this.saveTx.immediate(taskId, leaseId, blob);
-    } catch (err) {
-      throw this.ctx.error('checkpoints.save', err);
+  delete(taskIds: string[]): Promise<number> {
+    return this.ctx.run('checkpoints.delete', () => (taskIds.length === 0 ? 0 : this.ctx.write(() => this.deleteIn(taskIds))));
+  }
+
+  /** @internal `delete` inside the caller's transaction (finishAndSettle). */
+  deleteIn(taskIds: readonly string[]): number {
+    let n = 0;
+    for (const id of taskIds) {
+      const removed = this.remove.run(id).changes;
+      if (removed > 0) this.unmark.run(id);
+      n += removed;
     }
+    return n;
   }
 
-  async load(taskId: string): Promise<StoredCheckpoint | null> {
-    this.ctx.assertOpen();
-    let row: CheckpointRow | undefined;
-    try {
-      row = this.select.get(taskId) as CheckpointRow | undefined;
-    } catch (err) {
-      throw this.ctx.error('checkpoints.load', err);
-    }
-    if (row === undefined) return null;
-    return { taskId, token: row.token, encoding: row.encoding, body: row.body, sizeBytes: row.size_bytes, updatedAt: row.updated_at };
-  }
-
-  async delete(taskIds: string[]): Promise<number> {
-    this.ctx.assertOpen();
-    if (taskIds.length === 0) return 0;
-    try {
-      return this.deleteTx.immediate(taskIds);
-    } catch (err) {
-      throw this.ctx.error('checkpoints.delete', err);
-    }
-  }
-
-  async stats(): Promise<CheckpointStats> {
-    this.ctx.assertOpen();
-    try {
+  stats(): Promise<CheckpointStats> {
+    return this.ctx.run('checkpoints.stats', () => {
       const { count, total } = this.summary.get() as { count: number; total: number };
       return { count, totalBytes: total, avgBytes: count === 0 ? 0 : total / count };
-    } catch (err) {
-      throw this.ctx.error('checkpoints.stats', err);
-    }
+    });
   }
 }

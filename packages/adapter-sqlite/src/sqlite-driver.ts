@@ -10,6 +10,7 @@ export interface SqliteStatement {
   run(...params: unknown[]): SqliteRunResult;
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
+  iterate(...params: unknown[]): IterableIterator<unknown>;
   /** Return the first column's value instead of a row object. */
   pluck(toggle?: boolean): this;
 }

@@ -1,5 +1,6 @@
 // Filters with optional fields (list, query, cancel) compile to one statement per combination of
-// fields present, prepared on first use and reused after, so no SQL is built per call twice.
+// fields present, prepared on first use and reused after. Values are always bound parameters:
+// no user string is ever part of the SQL text.
 import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js';
 
 export class StatementCache {
@@ -39,10 +40,4 @@ export class WhereBuilder {
   sql(): string {
     return this.conditions.length === 0 ? '' : ` WHERE ${this.conditions.join(' AND ')}`;
   }
-}
-
-/** Page size: default 100, at most 1000. */
-export function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return 100;
-  return Math.min(1000, Math.max(0, Math.floor(limit)));
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, SchemaError } from '@baton/core';
-import { sqliteBackend } from '@baton/sqlite';
+import { sqliteBackend } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -59,7 +59,7 @@ describe('sqliteBackend refuses bad input without touching the file', () => {
     const empty = tmp.file('empty.db');
     writeFileSync(empty, '');
     const b = sqliteBackend({ file: empty });
-    expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, delayed: 0 });
+    expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, expired: 0, delayed: 0 });
     await b.close();
   });
 
@@ -140,10 +140,14 @@ describe('sqliteBackend refuses bad input without touching the file', () => {
 
   it('bad options: ConfigError naming the option', () => {
     const file = tmp.file();
-    expect(() => sqliteBackend({ file }, { synchronous: 'OFF' as 'FULL' })).toThrow(/synchronous must be 'NORMAL' or 'FULL'/);
-    expect(() => sqliteBackend({ file }, { busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs must be an integer/);
+    expect(() => sqliteBackend({ file }, { synchronous: 'OFF' as 'FULL' })).toThrow(/option synchronous must be one of "NORMAL", "FULL"; got "OFF"/);
+    expect(() => sqliteBackend({ file }, { busyTimeoutMs: -1 })).toThrow(/option busyTimeoutMs must be an integer from 0 to \d+; got -1/);
+    expect(() => sqliteBackend({ file }, { busyTimeoutMs: 1.5 })).toThrow(ConfigError);
+    expect(() => sqliteBackend({ file }, { name: '' })).toThrow(/option name must be a non-empty string/);
+    expect(() => sqliteBackend({ file }, { logger: {} as never })).toThrow(/option logger must be a pino-compatible logger/);
     expect(() => sqliteBackend({ file: '' })).toThrow(ConfigError);
-    expect(() => sqliteBackend({} as { file: string })).toThrow(/needs \{ file/);
+    expect(() => sqliteBackend({} as { file: string })).toThrow(/needs a source: pass \{ file/);
+    expect(() => sqliteBackend(null as never)).toThrow(ConfigError);
     expect(existsSync(file)).toBe(false);
   });
 });

@@ -1,8 +1,10 @@
-// Temp files for tests: each test gets its own directory, removed afterwards.
+// Temp files for tests, and raw access to a backend's file behind the SDK's back.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newId, type NewTask } from '@baton/core';
+import Database from 'better-sqlite3';
+
+export { newTask, queueItem } from '@baton/conformance';
 
 export function tempDir(): { dir: string; file: (name?: string) => string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'baton-sqlite-'));
@@ -13,19 +15,14 @@ export function tempDir(): { dir: string; file: (name?: string) => string; remov
   };
 }
 
-export function newTask(over: Partial<NewTask> = {}): NewTask {
-  return {
-    id: newId(),
-    type: 'test',
-    input: { n: 1 },
-    idempotencyKey: `key-${newId()}`,
-    keyTtlMs: 3_600_000,
-    runId: null,
-    phaseId: null,
-    maxRetries: 3,
-    budget: null,
-    ...over,
-  };
+/** Runs `fn` on a second connection to `file` (another writer, as a foreign tool or a bad migration would be). */
+export function behindTheBack<T>(file: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(file, { timeout: 5_000 });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackendUnavailableError } from '@baton/core';
-import { SQLITE_SCHEMA_VERSION, sqliteBackend, sqliteMigrations } from '@baton/sqlite';
-import { newTask, tempDir } from './helpers.js';
+import { BackendUnavailableError, silentLogger, type Logger } from '@baton/core';
+import { MIGRATIONS, SCHEMA_VERSION, sqliteBackend } from '../src/index.js';
+import { newTask, queueItem, tempDir } from './helpers.js';
 
 const pkg = fileURLToPath(new URL('../', import.meta.url));
 
@@ -20,7 +20,7 @@ describe('sqliteBackend: open and close', () => {
     const b = sqliteBackend({ file: tmp.file() });
     expect(b.file).toBe(tmp.file());
     expect(b.name).toBe('sqlite');
-    expect(b.capabilities).toEqual({ durable: true, multiProcess: true, transactionalEnqueue: false, pushWake: false });
+    expect(b.capabilities).toEqual({ durable: true, multiProcess: true, transactionalEnqueue: false, pushWake: false, atomicEvents: true });
     await b.close();
     const db = new Database(tmp.file());
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -67,8 +67,8 @@ describe('sqliteBackend: open and close', () => {
     await sqliteBackend({ file }).close();
     const db = new Database(file);
     const rows = db.prepare('SELECT version, name FROM baton_migrations ORDER BY version').all();
-    expect(rows).toEqual(sqliteMigrations.map((m) => ({ version: m.version, name: m.name })));
-    expect(SQLITE_SCHEMA_VERSION).toBe(sqliteMigrations.at(-1)?.version);
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS.at(-1)?.version);
     db.close();
   });
 
@@ -77,7 +77,7 @@ describe('sqliteBackend: open and close', () => {
     const backends = Array.from({ length: 4 }, () => sqliteBackend({ file }));
     for (const b of backends) await b.close();
     const db = new Database(file);
-    expect(db.prepare('SELECT count(*) FROM baton_migrations').pluck().get()).toBe(sqliteMigrations.length);
+    expect(db.prepare('SELECT count(*) FROM baton_migrations').pluck().get()).toBe(MIGRATIONS.length);
     db.close();
   });
 
@@ -86,22 +86,45 @@ describe('sqliteBackend: open and close', () => {
     const a = sqliteBackend({ file });
     const t = newTask({ input: { keep: 'me' } });
     await a.tasks.create([t]);
-    await a.queue.enqueue([{ taskId: t.id }]);
+    await a.queue.enqueue([queueItem(t)]);
     await a.close();
     const b = sqliteBackend({ file });
     expect((await b.tasks.get(t.id))?.input).toEqual({ keep: 'me' });
-    expect(await b.queue.depth()).toEqual({ ready: 1, leased: 0, delayed: 0 });
+    expect(await b.queue.depth()).toEqual({ ready: 1, leased: 0, expired: 0, delayed: 0 });
     await b.close();
   });
 
   it('after close every port call rejects with BackendUnavailableError and a waiting claim returns', async () => {
     const b = sqliteBackend({ file: tmp.file() });
-    const waiting = b.queue.claim({ limit: 1, leaseMs: 1000, waitMs: 10_000 });
+    const waiting = b.queue.claim({ queues: ['default'], limit: 1, leaseMs: 1000, waitMs: 10_000 });
     await b.close();
     await b.close();
     expect(await waiting).toEqual([]);
     await expect(b.tasks.get('x')).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(b.queue.enqueue([{ taskId: 'x' }])).rejects.toThrow(/closed/);
+    await expect(b.queue.enqueue([queueItem(newTask())])).rejects.toThrow(/closed \(queue\.enqueue\)/);
+    await expect(b.ready({ logger: silentLogger })).rejects.toBeInstanceOf(BackendUnavailableError);
+  });
+
+  it('logs through the baton logger given at ready: the migrations it applied at open, once', async () => {
+    const lines: string[] = [];
+    const log = (msg?: string) => (_obj: object | string, m?: string) => void lines.push(`${msg ?? ''}${m ?? (typeof _obj === 'string' ? _obj : '')}`);
+    const logger: Logger = { trace: log(), debug: log(), info: log('info:'), warn: log('warn:'), error: log('error:'), fatal: log(), child: () => logger };
+    const b = sqliteBackend({ file: tmp.file() });
+    expect(lines).toEqual([]);
+    await b.ready({ logger });
+    await b.ready({ logger });
+    expect(lines).toEqual(['info:applied Baton SQLite migrations']);
+    await b.close();
+  });
+
+  it('ready refuses a file another process migrated to a newer schema since it was opened', async () => {
+    const file = tmp.file();
+    const b = sqliteBackend({ file });
+    const db = new Database(file);
+    db.prepare('INSERT INTO baton_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(SCHEMA_VERSION + 1, 'future.sql', Date.now());
+    db.close();
+    await expect(b.ready({ logger: silentLogger })).rejects.toThrow(/schema version \d+.*upgrade @baton\/sqlite/);
+    await b.close();
   });
 
   it('the embedded migrations match migrations/sqlite (npm run generate -- --check)', () => {
