@@ -1,69 +1,105 @@
-// Key layout. Every key starts with `{prefix}:` — the braces make `prefix` the Cluster hash tag,
-// so all keys of one backend share a slot and every Lua script may touch any of them.
-// Fixed keys have no colon after the prefix; per-id keys use a namespace segment ending in a colon,
-// so no id can ever collide with a fixed key.
-import { validateName } from '@baton/core';
+// The key layout, written once. Every key starts with `{prefix}:`: the braces make the prefix the
+// Cluster hash tag, so all keys of one backend share a slot and every script may touch any of
+// them. Fixed keys have no colon after the prefix; per-name keys use a namespace ending in a
+// colon, so no name can collide with a fixed key. The Lua scripts get the same layout as a
+// generated prelude (`luaKeyPrelude`), so TypeScript and Lua cannot drift apart.
+import { validateName } from '@baton/core/adapter';
 
-/** The consumer group every worker process joins; one group per queue stream. */
-export const GROUP = 'baton';
-
-export interface Keys {
-  /** `{prefix}:` */
-  readonly P: string;
-  /** Queue stream: one entry per ready or in-flight delivery (field t = taskId). */
-  readonly stream: string;
-  /** Hash taskId → 'd' (delayed) | 'r'<streamId> (ready) | 'l'<streamId> <leaseId> (leased). */
-  readonly deliveries: string;
-  /** Zset taskId → due ms of delayed deliveries. */
-  readonly delayed: string;
-  /** Zset taskId → lease expiry ms of in-flight deliveries. */
-  readonly leases: string;
-  /** Counter of task creations: the seq that orders tasks by creation. */
-  readonly seq: string;
-  /** Hash "state" | "state:phaseId" → task count. */
-  readonly counts: string;
-  readonly checkpointStats: string;
-  readonly timersDue: string;
-  readonly timersClaimed: string;
-  readonly heartbeats: string;
-  /** Zset id → heartbeat expiry, to prune entries of ids that stopped beating. */
-  readonly heartbeatExpiries: string;
-  readonly events: string;
-  readonly eventSeq: string;
+/** Keys that exist once per prefix. */
+const FIXED = {
+  /** Hash: layout `version`. */
+  meta: 'meta',
+  /** Hash taskId → its one live delivery (`r|d|l` tab-separated record, see queue-lib.lua). */
+  deliveries: 'qdv',
+  /** Zset taskId → lease expiry (Redis ms) of every leased delivery. */
+  leases: 'qleases',
+  /** Set of queue names that had deliveries or settings. */
+  queueNames: 'queues',
+  /** Hash taskId → a delivery record that could not be decoded, set aside. */
+  deliveriesQuarantined: 'qx',
+  /** Counter: creation order of tasks (list order, page cursors) and enqueue order (the last tie-breaker of claim order). */
+  seq: 'seq',
+  /** Zset taskId → creation seq of pending, running and scheduled tasks. */
+  active: 'active',
+  checkpointStats: 'cpstats',
+  timersDue: 'tmdue',
+  timersClaimed: 'tmclaimed',
+  beats: 'hbz',
+  beatExpiries: 'hbexp',
+  /** Stream: one entry per append, id `<firstSeq>-0`; fields `a` (the `at`s) and `e` (events, '\n'-separated JSON). */
+  events: 'ev',
+  eventSeq: 'evseq',
   /** Lowest event seq still visible: purging raises it. */
-  readonly eventFloor: string;
-  task(id: string): string;
-  /** `s:active` (pending, running, scheduled by seq) or `s:<terminal state>` (by finish time). */
-  state(state: string): string;
-  phase(phaseId: string): string;
-  run(runId: string): string;
-  checkpoint(taskId: string): string;
-  heartbeat(id: string): string;
-}
+  eventFloor: 'evfloor',
+  /** Hash key → `<version>\t<json>`. */
+  coordination: 'co',
+  /** Zset of coordination keys (score 0), scanned by literal prefix with ZRANGEBYLEX. */
+  coordinationKeys: 'cokeys',
+} as const;
+
+/** Keys per name: `{prefix}:<namespace><name>`. */
+const NAMESPACED = {
+  /** Hash: a queue's settings, leased count and rate bucket. */
+  queueMeta: 'qm:',
+  /** Zset: ready deliveries of a queue (ungrouped ones and the head of each open group lane); score −priority, member `<readyAt hex12><seq hex12><taskId>`. */
+  ready: 'qr:',
+  /** Zset taskId → due ms of a queue's delayed deliveries. */
+  delayed: 'qd:',
+  /** Hash group → leased deliveries of the group in a queue. */
+  groupLeased: 'qgl:',
+  /** Set of groups with a non-empty lane in a queue. */
+  groupLanes: 'qgr:',
+  /** Stream of at most one entry, added whenever a queue may have become claimable: what waiting claims block on. */
+  wake: 'qw:',
+  /** String with a TTL: set by a claim that waits on the queue, so writes know to add a wake entry. */
+  waiting: 'qwt:',
+  /** Hash: one task. */
+  task: 't:',
+  /** String: idempotency key → task id, with the key's TTL. */
+  idempotencyKey: 'k:',
+  /** Zset taskId → creation seq of the tasks of one terminal state. */
+  finishedBySeq: 's:',
+  /** Zset taskId → finish time of the tasks of one terminal state (retention). */
+  finishedByTime: 'f:',
+  run: 'run:',
+  phase: 'ph:',
+  checkpoint: 'cp:',
+  timer: 'tm:',
+  timerKey: 'tmk:',
+  timerTask: 'tmt:',
+  timerPhase: 'tmp:',
+  /** Hash: a timer that could not be decoded, set aside. */
+  timerQuarantined: 'tmx:',
+  beat: 'hb:',
+} as const;
+
+/** A group's lane of ready deliveries: `qg:<queue>|<group>` (queue names cannot hold `|`). */
+const LANE = 'qg:';
+
+export type Keys = { readonly P: string } & { readonly [K in keyof typeof FIXED]: string } & {
+  readonly [K in keyof typeof NAMESPACED]: (name: string) => string;
+} & { lane(queue: string, group: string): string };
+
+/** The layout version this code reads and writes; a prefix holding another is refused. */
+export const LAYOUT_VERSION = 2;
 
 export function makeKeys(prefix: string): Keys {
   const P = `{${validateName('prefix', prefix)}}:`;
-  return Object.freeze({
-    P,
-    stream: `${P}q`,
-    deliveries: `${P}qdv`,
-    delayed: `${P}qdelayed`,
-    leases: `${P}qleases`,
-    seq: `${P}seq`,
-    counts: `${P}counts`,
-    checkpointStats: `${P}cpstats`,
-    timersDue: `${P}tmdue`,
-    timersClaimed: `${P}tmclaimed`,
-    heartbeats: `${P}hbz`,
-    heartbeatExpiries: `${P}hbexp`,
-    events: `${P}ev`,
-    eventSeq: `${P}evseq`,
-    eventFloor: `${P}evfloor`,
-    task: (id: string) => `${P}t:${id}`,
-    state: (s: string) => `${P}s:${s}`,
-    phase: (id: string) => `${P}ph:${id}`,
-    run: (id: string) => `${P}run:${id}`,
-    checkpoint: (id: string) => `${P}cp:${id}`,
-    heartbeat: (id: string) => `${P}hb:${id}`,
-  });
+  const out: Record<string, unknown> = { P };
+  for (const [name, key] of Object.entries(FIXED)) out[name] = P + key;
+  for (const [name, ns] of Object.entries(NAMESPACED)) out[name] = (id: string) => P + ns + id;
+  out['lane'] = (queue: string, group: string) => `${P}${LANE}${queue}|${group}`;
+  return Object.freeze(out) as Keys;
+}
+
+/**
+ * The same layout for the scripts, one top-level definition per key (scripts.ts keeps only the
+ * ones a script uses): `K.<name>` for fixed keys and `K_<name>(id)` per namespace, built from
+ * ARGV[1] (the `{prefix}:` every script receives first).
+ */
+export function luaKeyDefinitions(): { fixed: Readonly<Record<string, string>>; functions: string[] } {
+  const functions = ['local P = ARGV[1]'];
+  for (const [name, ns] of Object.entries(NAMESPACED)) functions.push(`local function K_${name}(id) return P .. '${ns}' .. id end`);
+  functions.push(`local function K_lane(q, g) return P .. '${LANE}' .. q .. '|' .. g end`);
+  return { fixed: FIXED, functions };
 }

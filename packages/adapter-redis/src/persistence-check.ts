@@ -1,6 +1,6 @@
 // Redis can lose Baton's data silently: evicted keys (an idempotency key, a lease) or a restart
 // with nothing persisted. At start the backend reads the settings that decide this and warns.
-import type { Logger } from '@baton/core';
+import type { Logger } from '@baton/core/adapter';
 import type { RedisClient } from './redis-client.js';
 
 export interface PersistenceReport {

@@ -1,7 +1,8 @@
 // CheckpointStore on Redis: one hash per task (token, encoding, raw body bytes, sizes). A save is
-// fenced in Lua against the task hash's state and leaseId, and sets the task's hasCheckpoint flag
-// in the same step; running totals for stats() are kept beside them.
-import type { CheckpointBlob, CheckpointStats, CheckpointStore, StoredCheckpoint } from '@baton/core';
+// fenced in Lua against the task hash's state and leaseId, sets the task's hasCheckpoint in the
+// same step (updatedAt stays) and appends its events; running totals for stats() sit beside them.
+import type { Audited, CheckpointBlob, CheckpointStats, CheckpointStore, StoredCheckpoint } from '@baton/core/adapter';
+import { eventArgs } from './event-codec.js';
 import type { Keys } from './keys.js';
 import type { RedisConnection } from './redis-connection.js';
 
@@ -11,22 +12,15 @@ export class RedisCheckpointStore implements CheckpointStore {
     private readonly keys: Keys,
   ) {}
 
-  async save(taskId: string, leaseId: string, blob: CheckpointBlob): Promise<boolean> {
+  async save(taskId: string, leaseId: string, blob: CheckpointBlob, options?: Audited): Promise<boolean> {
     const body = Buffer.from(blob.body.buffer, blob.body.byteOffset, blob.body.byteLength);
-    const reply = await this.conn.run('checkpoint-save', [this.keys.task(taskId), this.keys.checkpoint(taskId), this.keys.checkpointStats], [
-      leaseId,
-      blob.token,
-      blob.encoding,
-      body,
-      blob.sizeBytes,
-    ]);
+    const reply = await this.conn.run('checkpoints.save', 'checkpoint-save', [taskId, leaseId, blob.token, blob.encoding, body, blob.sizeBytes, ...eventArgs(options?.events)]);
     return reply === 1;
   }
 
+  /** The bytes exactly as saved; never decoded here (core decodes, and quarantines a task whose checkpoint it cannot read). */
   async load(taskId: string): Promise<StoredCheckpoint | null> {
-    const [token, encoding, body, size, updated] = await this.conn.guard('checkpoint load', () =>
-      this.conn.client.hmgetBuffer(this.keys.checkpoint(taskId), 't', 'e', 'b', 'z', 'u'),
-    );
+    const [token, encoding, body, size, updated] = await this.conn.guard('checkpoints.load', (c) => c.hmgetBuffer(this.keys.checkpoint(taskId), 't', 'e', 'b', 'z', 'u'));
     if (token == null || body == null) return null;
     return {
       taskId,
@@ -40,11 +34,11 @@ export class RedisCheckpointStore implements CheckpointStore {
 
   async delete(taskIds: string[]): Promise<number> {
     if (taskIds.length === 0) return 0;
-    return Number(await this.conn.run('checkpoint-delete', [this.keys.checkpointStats], [this.keys.P, ...taskIds]));
+    return Number(await this.conn.run('checkpoints.delete', 'checkpoint-delete', taskIds));
   }
 
   async stats(): Promise<CheckpointStats> {
-    const [count, bytes] = (await this.conn.command('HMGET', [this.keys.checkpointStats, 'count', 'bytes'])) as (string | null)[];
+    const [count, bytes] = (await this.conn.guard('checkpoints.stats', (c) => c.call('HMGET', [this.keys.checkpointStats, 'count', 'bytes']))) as (string | null)[];
     const n = Math.max(0, Number(count ?? 0));
     const totalBytes = Math.max(0, Number(bytes ?? 0));
     return { count: n, totalBytes, avgBytes: n === 0 ? 0 : totalBytes / n };

@@ -1,5 +1,6 @@
-// The part of an ioredis client (Redis or Cluster) this adapter uses, and the client it creates
-// itself from a URL. Typed structurally so the package never depends on ioredis' class identity.
+// The part of an ioredis client (Redis or Cluster, ioredis 5 or 6) this adapter uses, and the
+// client it creates itself from a URL. Typed structurally so the package never depends on
+// ioredis' class identity (an application may bring either major).
 import { Redis } from 'ioredis';
 
 export type RedisArg = string | Buffer | number;

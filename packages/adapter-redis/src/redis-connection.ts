@@ -1,14 +1,17 @@
-// One backend's access to Redis: runs scripts by SHA, maps driver errors to core errors, refuses
-// commands at once while the connection is down (so enqueue fails loudly instead of hanging),
-// and owns the separate connection that blocking reads need.
-import { BackendError, BackendUnavailableError, SchemaError, type Logger } from '@baton/core';
+// One backend's access to Redis: every port call goes through `run` (a script) or `guard` (plain
+// commands), the one guard that refuses calls at once while the connection is down (so enqueue
+// fails loudly instead of hanging), checks the layout once, and maps every driver error to a
+// BatonError naming the operation. It also owns the connections blocking reads need.
+import { randomBytes } from 'node:crypto';
+import { SchemaError, silentLogger, type Logger } from '@baton/core/adapter';
+import { LAYOUT_VERSION, type Keys } from './keys.js';
 import type { RedisArg, RedisClient } from './redis-client.js';
+import { closedError, notSent, toBatonError } from './redis-errors.js';
 import { scripts, type ScriptName } from './scripts.js';
 
-const LAYOUT_VERSION = 1;
-/** Replies that mean "Redis is there but cannot serve now": retry later. */
-const UNAVAILABLE_REPLY = /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY|NOREPLICAS)\b/;
 const ERROR_LOG_EVERY_MS = 30_000;
+/** Waiting claims of one backend at once that each get their own blocking connection; more poll. */
+const MAX_BLOCKING = 16;
 
 export interface ConnectionOptions {
   client: RedisClient;
@@ -16,23 +19,28 @@ export interface ConnectionOptions {
   owned: boolean;
   /** Where Redis is, without credentials, for messages. */
   target: string;
-  /** `{prefix}:`; every key starts with it. */
-  keyPrefix: string;
-  logger: Logger;
+  keys: Keys;
+  /** Cap on visible events, handed to every script (ARGV[2]). */
+  eventsMaxLen: number;
 }
 
 export class RedisConnection {
   readonly client: RedisClient;
   readonly target: string;
-  readonly P: string;
-  readonly logger: Logger;
+  readonly keys: Keys;
+  /** The baton's logger once `ready` handed it over. */
+  logger: Logger = silentLogger;
   private readonly owned: boolean;
-  private blocking: RedisClient | null = null;
-  private inflightWait: Promise<void> | null = null;
+  private readonly cap: string;
+  /** Lease and event ids a script makes are ID_BASE .. n, ID_BASE unique per call. */
+  private readonly idPrefix = randomBytes(9).toString('base64url');
+  private calls = 0;
   private seenReady = false;
   private closed = false;
   private initDone = false;
   private initPromise: Promise<void> | null = null;
+  private readonly idle: RedisClient[] = [];
+  private readonly blockers = new Set<RedisClient>();
   private lastErrorLog = 0;
   private readonly onError = (err: Error) => {
     // Never rethrown: ioredis reconnects by itself and calls report the outage as they fail.
@@ -46,85 +54,62 @@ export class RedisConnection {
     this.client = options.client;
     this.owned = options.owned;
     this.target = options.target;
-    this.P = options.keyPrefix;
-    this.logger = options.logger;
+    this.keys = options.keys;
+    this.cap = String(options.eventsMaxLen);
     this.client.on('error', this.onError);
   }
 
-  /** Runs a script by SHA (EVAL on NOSCRIPT); replies decoded as strings. */
-  async run(name: ScriptName, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
-    if (!this.initDone) await this.init();
-    return this.exec(name, keys, args);
-  }
-
-  /** One plain command. */
-  async command(command: string, args: RedisArg[]): Promise<unknown> {
-    return this.guard(command, () => this.client.call(command, args));
+  /** Runs a script (by SHA, EVAL on NOSCRIPT) for `op` (`port.method`, named in errors). */
+  async run(op: string, name: ScriptName, args: readonly RedisArg[]): Promise<unknown> {
+    if (!this.initDone) await this.init(op);
+    return this.exec(op, name, args);
   }
 
   /** Runs `fn` against the client with the same checks and error mapping as scripts. */
-  async guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    if (!this.initDone) await this.init();
+  async guard<T>(op: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    if (!this.initDone) await this.init(op);
     this.assertUsable(op);
     try {
-      return await fn();
+      return await fn(this.client);
     } catch (err) {
-      throw this.mapError(err, op);
+      throw toBatonError(err, op, this.target);
     }
   }
 
-  private async exec(name: ScriptName, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
+  private async exec(op: string, name: ScriptName, args: readonly RedisArg[]): Promise<unknown> {
+    this.assertUsable(op);
     const script = scripts[name];
-    this.assertUsable(name);
-    const argv: RedisArg[] = [script.sha, keys.length, ...keys, ...args];
+    const argv: RedisArg[] = [script.sha, 1, this.keys.meta, this.keys.P, this.cap, `${this.idPrefix}${(this.calls++).toString(36)}.`];
+    for (const a of args) argv.push(a);
     try {
       return await this.client.call('EVALSHA', argv);
     } catch (err) {
-      if (!isNoScript(err)) throw this.mapError(err, name);
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw toBatonError(err, op, this.target);
       // Flushed script cache, failover or a Cluster node that never saw it: EVAL runs and caches it.
       argv[0] = script.source;
       try {
         return await this.client.call('EVAL', argv);
       } catch (err2) {
-        throw this.mapError(err2, name);
+        throw toBatonError(err2, op, this.target);
       }
     }
   }
 
   /** Throws at once (nothing sent) when the connection is known to be down or the backend closed. */
-  assertUsable(op: string): void {
-    if (this.closed) {
-      throw new BackendUnavailableError(`Redis backend (${this.target}) is closed; ${op} was not run. Create a new backend with redisBackend().`);
-    }
+  private assertUsable(op: string): void {
+    if (this.closed) throw closedError(op, this.target);
     const status = this.client.status;
     if (status === 'ready') {
       this.seenReady = true;
       return;
     }
     // Before the first connection commands may queue briefly; once connected, a drop means "down".
-    if (status === 'end' || status === 'close' || status === 'reconnecting' || this.seenReady) {
-      throw new BackendUnavailableError(
-        `Redis at ${this.target} is unreachable (connection ${status}); ${op} was not sent. It is safe to retry once Redis is back; workers reconnect by themselves.`,
-      );
-    }
+    if (status === 'end' || status === 'close' || status === 'reconnecting' || this.seenReady) throw notSent(op, this.target, status);
   }
 
-  mapError(err: unknown, op: string): Error {
-    if (err instanceof BackendError || err instanceof BackendUnavailableError || err instanceof SchemaError) return err;
-    const e = err instanceof Error ? err : new Error(String(err));
-    const isReply = e.name === 'ReplyError';
-    if (!isReply || UNAVAILABLE_REPLY.test(e.message)) {
-      return new BackendUnavailableError(
-        `Redis at ${this.target} did not complete ${op}: ${e.message}. The write may or may not have been applied; retrying is safe (Baton's writes are idempotent or fenced).`,
-        { cause: err },
-      );
-    }
-    return new BackendError(`Redis rejected ${op} (${this.target}): ${e.message}`, { cause: err });
-  }
-
-  /** Checks the prefix's layout version and that its keys are ours; retried on the next call if Redis was down. */
-  init(): Promise<void> {
-    this.initPromise ??= this.runInit().then(
+  /** Checks the prefix's layout version once; retried on the next call if Redis was down. */
+  init(op = 'backend.ready'): Promise<void> {
+    this.initPromise ??= this.checkLayout(op).then(
       () => {
         this.initDone = true;
       },
@@ -136,77 +121,72 @@ export class RedisConnection {
     return this.initPromise;
   }
 
-  private async runInit(): Promise<void> {
-    const [version, type] = (await this.exec('init', [`${this.P}meta`, `${this.P}q`], [LAYOUT_VERSION])) as [string, string];
-    if (Number(version) > LAYOUT_VERSION) {
-      throw new SchemaError(
-        `Redis prefix ${this.P} holds Baton data of layout version ${version}, newer than this @baton/redis (${LAYOUT_VERSION}); upgrade @baton/redis or use another prefix.`,
-      );
+  private async checkLayout(op: string): Promise<void> {
+    const [version, kind] = (await this.exec(op, 'init', [LAYOUT_VERSION])) as [string | null, string];
+    if (version === null) {
+      throw new SchemaError(`Redis key ${this.keys.meta} is a ${kind}, not Baton's layout hash: the prefix collides with other data; choose another prefix.`);
     }
-    if (Number(version) !== LAYOUT_VERSION || (type !== 'none' && type !== 'stream')) {
-      throw new SchemaError(`Redis key ${this.P}q is a ${type}, not a Baton queue stream: the prefix collides with other data; choose another prefix.`);
+    if (Number(version) !== LAYOUT_VERSION) {
+      throw new SchemaError(
+        Number(version) > LAYOUT_VERSION
+          ? `Redis prefix ${this.keys.P} holds Baton data of layout version ${version}, newer than this @baton/redis (${LAYOUT_VERSION}); upgrade @baton/redis or use another prefix.`
+          : `Redis prefix ${this.keys.P} holds Baton data of layout version ${version} (@baton/redis 0.1); this version uses layout ${LAYOUT_VERSION}. Let the old workers drain it and start the new version on another prefix.`,
+      );
     }
   }
 
   /**
-   * Waits up to `ms` for a stream entry after `fromId` (XREAD BLOCK on the blocking connection).
-   * Concurrent waiters share one read: while it is pending no entry arrived, so joining it is exact.
+   * Waits up to `ms` for an entry after `ids` on the wake streams `keys` (XREAD BLOCK on a
+   * connection of its own): the claim that found nothing read those ids atomically, so an
+   * enqueue after it is never missed. Past MAX_BLOCKING concurrent waits it polls instead.
    */
-  async waitForEntry(stream: string, fromId: string, ms: number, signal?: AbortSignal): Promise<void> {
+  async waitForWake(keys: readonly string[], ids: readonly string[], ms: number, signal?: AbortSignal): Promise<void> {
     if (this.closed || signal?.aborted) return;
-    if (this.inflightWait === null) {
-      const blocking = this.blockingClient();
-      const read =
-        blocking.status === 'ready' || blocking.status === 'wait' || blocking.status === 'connecting' || blocking.status === 'connect'
-          ? blocking.call('XREAD', ['COUNT', 1, 'BLOCK', Math.max(1, Math.ceil(ms)), 'STREAMS', stream, fromId])
-          : new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, ms)).unref());
-      this.inflightWait = read.then(
-        () => undefined,
-        () => undefined,
-      );
-      const mine = this.inflightWait;
-      void mine.finally(() => {
-        if (this.inflightWait === mine) this.inflightWait = null;
-      });
+    const blocker = this.idle.pop() ?? (this.blockers.size < MAX_BLOCKING ? this.newBlocker() : undefined);
+    const usable = blocker !== undefined && ['ready', 'wait', 'connecting', 'connect'].includes(blocker.status);
+    if (!usable) {
+      if (blocker !== undefined) this.idle.push(blocker);
+      await raceTimeout(undefined, Math.min(ms, 50), signal);
+      return;
     }
-    await raceTimeout(this.inflightWait, ms, signal);
+    const read = blocker.call('XREAD', ['BLOCK', Math.max(1, Math.ceil(ms)), 'STREAMS', ...keys, ...ids]).then(
+      () => {
+        if (!this.closed) this.idle.push(blocker);
+      },
+      () => {
+        if (!this.closed) this.idle.push(blocker);
+      },
+    );
+    await raceTimeout(read, ms, signal);
   }
 
-  private blockingClient(): RedisClient {
-    if (this.blocking === null) {
-      this.blocking = this.client.duplicate();
-      this.blocking.on('error', this.onError);
-    }
-    return this.blocking;
+  private newBlocker(): RedisClient {
+    const c = this.client.duplicate();
+    c.on('error', this.onError);
+    this.blockers.add(c);
+    return c;
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  async close(beforeClose?: () => Promise<unknown>): Promise<void> {
+  async close(): Promise<void> {
     if (this.closed) return;
-    if (beforeClose !== undefined && this.client.status === 'ready') {
-      await beforeClose().catch((err: unknown) => this.logger.debug({ err }, 'Redis backend: cleanup before close failed'));
-    }
     this.closed = true;
-    if (this.blocking !== null) {
+    for (const c of this.blockers) {
       // disconnect, not quit: a pending blocking read would hold QUIT back until it times out.
-      this.blocking.disconnect();
-      this.blocking.removeListener('error', this.onError);
+      c.disconnect();
+      c.removeListener('error', this.onError);
     }
-    if (this.owned) {
-      await this.client.quit().catch(() => this.client.disconnect());
-    }
+    this.blockers.clear();
+    this.idle.length = 0;
+    if (this.owned) await this.client.quit().catch(() => this.client.disconnect());
     this.client.removeListener('error', this.onError);
   }
 }
 
-function isNoScript(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('NOSCRIPT');
-}
-
-function raceTimeout(promise: Promise<void>, ms: number, signal?: AbortSignal): Promise<void> {
+function raceTimeout(promise: Promise<void> | undefined, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -215,6 +195,6 @@ function raceTimeout(promise: Promise<void>, ms: number, signal?: AbortSignal): 
     };
     const timer = setTimeout(done, Math.max(0, ms));
     signal?.addEventListener('abort', done, { once: true });
-    void promise.then(done);
+    void promise?.then(done);
   });
 }

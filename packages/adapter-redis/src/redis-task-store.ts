@@ -1,279 +1,340 @@
-// TaskStore on Redis: one hash per task, creation-ordered zsets per state / run / phase, a zset per
-// terminal state by finish time (retention), a counts hash, and the idempotency key as its own
-// string with a TTL. Every state change is one Lua script that checks and writes atomically.
+// TaskStore on Redis: one hash per task, creation-ordered index zsets (active states, each
+// finished state, run, phase), finish-time zsets for retention, and the idempotency key as a
+// string with its TTL. Every change is one script, a checked translation of core's
+// task-transitions.ts (lua/includes/task-lib.lua), that appends the events handed to it iff it
+// applies. Records are decoded one by one: an undecodable one is quarantined, never thrown.
 import {
-  ACTIVE_STATES,
-  TERMINAL_STATES,
+  ValidationError,
+  newId,
+  matchesTaskFilter,
+  orderCursor,
+  transitions,
+  type Audited,
+  type CountBy,
+  type Corruption,
   type CreateResult,
+  type JsonValue,
+  type LeaseRef,
   type NewEvent,
   type NewTask,
   type PurgeOptions,
+  type RecoverItem,
   type RecoverResult,
+  type RetryOptions,
   type StartClaim,
   type StartResult,
-  type StoredError,
   type TaskCount,
-  type TaskFilter,
   type TaskOutcome,
+  type TaskPage,
+  type TaskQuery,
   type TaskRecord,
   type TaskState,
   type TaskStore,
+  type TransitionOptions,
   type Usage,
-} from '@baton/core';
-import { GROUP, type Keys } from './keys.js';
+  type WriteOptions,
+} from '@baton/core/adapter';
+import { eventArgs } from './event-codec.js';
 import type { RedisArg } from './redis-client.js';
 import type { RedisConnection } from './redis-connection.js';
-import { decodeStarted, decodeTask, opt, packX, pushOutcome } from './task-codec.js';
+import { flags } from './redis-queue.js';
+import { decodeTask, opt, type DecodedTask } from './task-codec.js';
 
-/** Index entries one list-tasks call examines before handing back a cursor (bounds time inside Redis). */
-const LIST_SCAN_BUDGET = 2_000;
-const PHASE_PAGE = 500;
+/** Index entries one list or counts call walks before answering (bounds time inside Redis). */
+const SCAN_BUDGET = 1_000;
+/** Tasks one purge call removes at most (the port's limit is split across calls). */
+const PURGE_CHUNK = 1_000;
+const TERMINAL = ['completed', 'dead', 'cancelled'] as const;
+
+type Reply = (string | number | null)[];
 
 export class RedisTaskStore implements TaskStore {
-  private readonly createKeys: readonly string[];
+  constructor(private readonly conn: RedisConnection) {}
 
-  constructor(
-    private readonly conn: RedisConnection,
-    private readonly keys: Keys,
-    /** Cap on visible events (the event log's), for the events the create script appends. */
-    private readonly eventsMaxLen: number,
-  ) {
-    this.createKeys = [keys.seq, keys.counts, keys.stream, keys.deliveries, keys.delayed, keys.events, keys.eventSeq, keys.eventFloor];
+  async create(tasks: NewTask[], options?: WriteOptions & { events?: (NewEvent[] | undefined)[] }): Promise<CreateResult[]> {
+    return this.createTasks('tasks.create', tasks, null, options?.events);
   }
 
-  async create(tasks: NewTask[]): Promise<CreateResult[]> {
-    return this.createTasks(tasks, null, undefined);
-  }
-
-  /**
-   * create + enqueue in one script: each task this call creates is also made deliverable on this
-   * backend's queue (after its delay), and its event (if given) appended. Duplicates are left
-   * alone, as create and enqueue would.
-   */
-  createAndEnqueue(tasks: NewTask[], delaysMs: readonly (number | undefined)[], events: readonly (NewEvent | undefined)[] | undefined): Promise<CreateResult[]> {
-    return this.createTasks(tasks, delaysMs, events);
-  }
-
-  private async createTasks(
-    tasks: NewTask[],
+  /** create, and for each task created also its delivery (after `delaysMs[i]`): TaskFlow.createAndEnqueue. */
+  async createTasks(
+    op: string,
+    tasks: readonly NewTask[],
     delaysMs: readonly (number | undefined)[] | null,
-    events: readonly (NewEvent | undefined)[] | undefined,
+    events: readonly (readonly NewEvent[] | undefined)[] | undefined,
   ): Promise<CreateResult[]> {
     if (tasks.length === 0) return [];
-    const args: RedisArg[] = [this.keys.P, delaysMs === null ? '' : GROUP, this.eventsMaxLen];
+    const args: RedisArg[] = [];
     for (let i = 0; i < tasks.length; i++) {
       const t = tasks[i]!;
-      const delay = delaysMs?.[i];
-      const event = events?.[i];
+      const delay = delaysMs === null ? '' : Math.max(0, Math.ceil(delaysMs[i] ?? 0));
+      const [ats, lines] = eventArgs(events?.[i]);
       args.push(
         t.id,
         t.type,
         t.idempotencyKey,
         Math.max(1, Math.ceil(t.keyTtlMs)),
-        opt(t.runId),
-        opt(t.phaseId),
-        packX(t),
-        delay !== undefined && delay > 0 ? Math.ceil(delay) : 0,
-        event === undefined ? '' : JSON.stringify(event),
-        event === undefined ? 0 : event.at,
+        t.queue,
+        t.priority,
+        t.group ?? '',
+        t.runId ?? '',
+        t.phaseId ?? '',
+        t.maxRetries,
+        JSON.stringify(t.input),
+        t.budget === null ? '' : JSON.stringify(t.budget),
+        t.traceContext === null ? '' : JSON.stringify(t.traceContext),
+        delay,
+        ats,
+        lines,
       );
     }
-    const flat = (await this.conn.run('create', this.createKeys, args)) as (string | number)[];
-    const out: CreateResult[] = new Array<CreateResult>(flat.length / 2);
+    const flat = (await this.conn.run(op, 'create', args)) as (string | number)[];
+    const out = new Array<CreateResult>(flat.length / 2);
     for (let i = 0; i < flat.length; i += 2) out[i / 2] = { id: String(flat[i]), duplicate: flat[i + 1] === 1 };
     return out;
   }
 
   async get(id: string): Promise<TaskRecord | null> {
-    return decodeTask((await this.conn.command('HGETALL', [this.keys.task(id)])) as string[]);
+    const [, hash] = (await this.conn.run('tasks.get', 'get-tasks', [id])) as [number, Reply];
+    const d = decodeTask(hash);
+    if (d === null) return null;
+    return (await this.settle('tasks.get', [d]))[0]!.task;
   }
 
-  async list(filter: TaskFilter): Promise<TaskRecord[]> {
-    const limit = Math.min(Math.max(filter.limit ?? 100, 0), 1000);
-    if (limit === 0) return [];
-    if (filter.ids !== undefined) return this.listByIds([...new Set(filter.ids)], filter, limit);
-    // Sources by seq are creation-ordered, so their first `limit` matches contain the overall first
-    // `limit`; terminal-state sets are ordered by finish time and scanned whole (bounded by retention).
-    const active = ACTIVE_STATES as readonly TaskState[];
-    let sources: Source[];
-    if (filter.states !== undefined) {
-      const states = [...new Set(filter.states)];
-      sources = states.filter((s) => !active.includes(s)).map((s) => ({ key: this.keys.state(s), byScore: false }));
-      if (states.some((s) => active.includes(s))) sources.push({ key: this.keys.state('active'), byScore: true });
-    } else if (filter.runId !== undefined) sources = [{ key: this.keys.run(filter.runId), byScore: true }];
-    else if (filter.phaseId !== undefined) sources = [{ key: this.keys.phase(filter.phaseId), byScore: true }];
-    else sources = ['active', ...TERMINAL_STATES].map((s) => ({ key: this.keys.state(s), byScore: s === 'active' }));
-    const found: Ordered[] = [];
-    for (const source of sources) found.push(...(await this.scan(source, filter, limit)));
-    return bySeq(found, limit);
+  /**
+   * Quarantines the decoded records that carry a corruption not yet stored (transitions.quarantine,
+   * with core's error and a `task.corrupt` event) and returns every record as it now stands.
+   */
+  async settle(op: string, decoded: DecodedTask[]): Promise<DecodedTask[]> {
+    const bad = decoded.filter((d) => d.corrupt !== null);
+    if (bad.length === 0) return decoded;
+    const args: RedisArg[] = [];
+    for (const d of bad) {
+      const c = d.corrupt!;
+      const event = transitions.corruptEvent(d.task, c, newId(), 0);
+      args.push(d.task.id, JSON.stringify(c), JSON.stringify(transitions.corruptRecordError(d.task.id, c)), tail(event));
+    }
+    const hashes = (await this.conn.run(op, 'quarantine', args)) as Reply[];
+    const fixed = new Map<string, DecodedTask>();
+    bad.forEach((d, i) => {
+      const again = decodeTask(hashes[i]!);
+      if (again !== null) fixed.set(d.task.id, { ...again, corrupt: null });
+    });
+    return decoded.map((d) => (d.corrupt === null ? d : (fixed.get(d.task.id) ?? { ...d, corrupt: null })));
   }
 
-  private async scan(source: Source, filter: TaskFilter, limit: number): Promise<Ordered[]> {
-    let out: Ordered[] = [];
-    let cursor: string | null = source.byScore ? '-inf' : '0';
-    while (cursor !== null && (!source.byScore || out.length < limit)) {
-      const reply = (await this.conn.run('list-tasks', [source.key], [
-        this.keys.P,
-        source.byScore ? 'score' : 'rank',
+  async list(query: TaskQuery): Promise<TaskPage> {
+    let after = 0;
+    if (query.cursor !== undefined) {
+      const decoded = orderCursor.decode(query.cursor);
+      if (decoded === null) throw new ValidationError(`Invalid task page cursor ${JSON.stringify(query.cursor.slice(0, 40))}: pass back a cursor a previous page returned.`);
+      after = decoded;
+    }
+    if (query.limit <= 0) return { tasks: [], cursor: null };
+    const found = query.ids !== undefined ? await this.byIds(query, after) : await this.scan(query, after);
+    const page = await this.settle('tasks.list', found.slice(0, query.limit));
+    return { tasks: page.map((d) => d.task), cursor: found.length > query.limit ? orderCursor.encode(page[page.length - 1]!.seq) : null };
+  }
+
+  /** Up to limit + 1 matches (one ahead, to know whether a page follows), walking the indexes. */
+  private async scan(query: TaskQuery, after: number): Promise<DecodedTask[]> {
+    const want = query.limit + 1;
+    const sources: string[] = [];
+    if (query.states !== undefined) {
+      if (query.states.some((s) => s === 'pending' || s === 'running' || s === 'scheduled')) sources.push('active');
+      for (const s of TERMINAL) if (query.states.includes(s)) sources.push(s);
+    } else if (query.runId !== undefined) sources.push('run');
+    else if (query.phaseId !== undefined) sources.push('phase');
+    else sources.push('active', ...TERMINAL);
+    const out: DecodedTask[] = [];
+    let cursor = after;
+    for (;;) {
+      const reply = (await this.conn.run('tasks.list', 'list-tasks', [
         cursor,
-        LIST_SCAN_BUDGET,
-        source.byScore ? limit - out.length : LIST_SCAN_BUDGET,
-        filter.states?.join(',') ?? '',
-        opt(filter.type),
-        opt(filter.runId),
-        opt(filter.phaseId),
-        filter.idleForMs === undefined ? '' : `=${Math.max(0, filter.idleForMs)}`,
-      ])) as [string | null, ...string[][]];
-      cursor = reply[0];
-      for (let i = 1; i < reply.length; i++) {
-        const h = reply[i] as string[];
-        const task = decodeTask(h);
-        if (task !== null) out.push({ task, seq: seqField(h) });
+        want - out.length,
+        SCAN_BUDGET,
+        query.states?.join(',') ?? '',
+        opt(query.type),
+        opt(query.queue),
+        opt(query.runId),
+        opt(query.phaseId),
+        opt(query.since === undefined ? undefined : String(query.since)),
+        opt(query.until === undefined ? undefined : String(query.until)),
+        opt(query.idleForMs === undefined ? undefined : String(Math.max(0, query.idleForMs))),
+        ...sources,
+      ])) as [number, number, ...(number | Reply)[]];
+      for (let i = 2; i < reply.length; i += 2) {
+        const d = decodeTask(reply[i + 1] as Reply);
+        if (d !== null) out.push(d);
       }
-      // An unordered source keeps only the oldest `limit` matches seen so far.
-      if (!source.byScore && out.length > limit) out = out.sort((a, b) => a.seq - b.seq).slice(0, limit);
+      if (out.length >= want || reply[1] === 1) return out;
+      cursor = Number(reply[0]);
     }
-    return out;
   }
 
-  private async listByIds(ids: string[], filter: TaskFilter, limit: number): Promise<TaskRecord[]> {
-    if (ids.length === 0) return [];
-    const hashes = (await this.conn.run('get-tasks', [this.keys.counts], [this.keys.P, ...ids])) as string[][];
-    const states = filter.states === undefined ? null : new Set(filter.states);
-    const idleBefore = filter.idleForMs === undefined ? null : (await this.redisNow()) - filter.idleForMs;
-    const out: Ordered[] = [];
+  private async byIds(query: TaskQuery, after: number): Promise<DecodedTask[]> {
+    if (query.ids!.length === 0) return [];
+    const [now, ...hashes] = (await this.conn.run('tasks.list', 'get-tasks', query.ids!)) as [number, ...Reply[]];
+    const filter = { ...query, ids: undefined };
+    const out: DecodedTask[] = [];
     for (const h of hashes) {
-      const t = decodeTask(h);
-      if (t === null) continue;
-      if (states !== null && !states.has(t.state)) continue;
-      if (filter.type !== undefined && t.type !== filter.type) continue;
-      if (filter.runId !== undefined && t.runId !== filter.runId) continue;
-      if (filter.phaseId !== undefined && t.phaseId !== filter.phaseId) continue;
-      if (idleBefore !== null && t.updatedAt > idleBefore) continue;
-      out.push({ task: t, seq: seqField(h) });
+      const d = decodeTask(h);
+      if (d !== null && d.seq > after && matchesTaskFilter(d.task, filter, now)) out.push(d);
     }
-    return bySeq(out, limit);
+    return out.sort((a, b) => a.seq - b.seq).slice(0, query.limit + 1);
   }
 
-  async counts(): Promise<TaskCount[]> {
-    const flat = (await this.conn.run('counts', [this.keys.counts], [])) as string[];
-    const out: TaskCount[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      const field = flat[i]!;
-      const count = Number(flat[i + 1]);
-      if (!(count > 0)) continue;
-      const colon = field.indexOf(':');
-      out.push(
-        colon < 0
-          ? { phaseId: null, state: field as TaskState, count }
-          : { phaseId: field.slice(colon + 1), state: field.slice(0, colon) as TaskState, count },
-      );
+  async counts(by: CountBy = 'phase'): Promise<TaskCount[]> {
+    const groups = new Map<string, TaskCount>();
+    for (const source of ['active', ...TERMINAL]) {
+      let cursor: string | null = '0';
+      while (cursor !== null) {
+        const reply = (await this.conn.run('tasks.counts', 'counts', [by, source, cursor, SCAN_BUDGET])) as [string | null, ...(string | number)[]];
+        for (let i = 1; i < reply.length; i += 4) {
+          const key = reply[i] === '' ? null : String(reply[i]);
+          const state = String(reply[i + 1]) as TaskState;
+          const count = Number(reply[i + 2]);
+          const oldest = Number(reply[i + 3]);
+          const k = `${state}\u0000${key ?? '\u0001'}`;
+          const g = groups.get(k);
+          if (g === undefined) groups.set(k, { key, state, count, oldestUpdatedAt: oldest });
+          else {
+            g.count += count;
+            g.oldestUpdatedAt = Math.min(g.oldestUpdatedAt, oldest);
+          }
+        }
+        cursor = reply[0];
+      }
     }
-    return out;
+    return [...groups.values()];
   }
 
-  async start(claims: StartClaim[]): Promise<StartResult[]> {
+  async start(claims: StartClaim[], options?: { startedEvents?: boolean }): Promise<StartResult[]> {
     if (claims.length === 0) return [];
-    const args: RedisArg[] = [this.keys.P];
+    const args: RedisArg[] = [options?.startedEvents === true ? '1' : '0'];
     for (const c of claims) args.push(c.taskId, c.leaseId, c.workerId);
-    const reply = (await this.conn.run('start', [this.keys.counts], args)) as ((string | number | null)[] | string | number)[];
-    return claims.map((c, i): StartResult => {
+    const [now, ...reply] = (await this.conn.run('tasks.start', 'start', args)) as [number, ...(Reply | string | number)[]];
+    return this.startResults('tasks.start', claims, reply, now);
+  }
+
+  /**
+   * StartResults from the scripts' per-claim answers: a started task's hash as it was before the
+   * start, to which transitions.start applies (the script wrote exactly its fields, at `now`).
+   * Started records that do not decode are quarantined.
+   */
+  async startResults(op: string, claims: readonly StartClaim[], reply: readonly (Reply | string | number)[], now: number): Promise<StartResult[]> {
+    const started: DecodedTask[] = [];
+    const out = claims.map(({ taskId, leaseId, workerId }, i): StartResult => {
       const r = reply[i];
-      if (Array.isArray(r)) return { taskId: c.taskId, task: decodeStarted(r, c.taskId, c.leaseId, c.workerId) };
-      return { taskId: c.taskId, task: null, state: typeof r === 'string' ? (r as TaskState) : null };
+      if (Array.isArray(r)) {
+        const d = decodeTask(r);
+        if (d === null) return { taskId, task: null, state: null };
+        started.push(d);
+        if (d.corrupt !== null) return { taskId, task: d.task };
+        // transitions.start, written in place on the fresh record (the script wrote these fields).
+        const task = d.task;
+        task.state = 'running';
+        task.leaseId = leaseId;
+        task.workerId = workerId;
+        task.startedAt = now;
+        task.heartbeatAt = now;
+        task.updatedAt = now;
+        return { taskId, task };
+      }
+      if (typeof r !== 'string') return { taskId, task: null, state: null };
+      const tab = r.indexOf('\t');
+      return tab < 0 ? { taskId, task: null, state: r as TaskState } : { taskId, task: null, state: 'running', leaseId: r.slice(tab + 1) };
+    });
+    if (started.every((d) => d.corrupt === null)) return out;
+    const corrupt = new Map<string, Corruption>();
+    for (const d of started) if (d.corrupt !== null) corrupt.set(d.task.id, d.corrupt);
+    const settled = await this.settle(op, started.filter((d) => d.corrupt !== null));
+    const dead = new Map(settled.map((d) => [d.task.id, d.task.state]));
+    return out.map((r) => {
+      const c = corrupt.get(r.taskId);
+      return c === undefined || r.task === null ? r : { taskId: r.taskId, task: null, state: dead.get(r.taskId) ?? 'dead', corrupt: c };
     });
   }
 
   async finish(outcomes: TaskOutcome[]): Promise<boolean[]> {
     if (outcomes.length === 0) return [];
-    const args: RedisArg[] = [this.keys.P];
+    const args: RedisArg[] = [];
     for (const o of outcomes) pushOutcome(args, o);
-    return flags(await this.conn.run('finish', [this.keys.counts], args));
+    return flags(await this.conn.run('tasks.finish', 'finish', args));
   }
 
-  async recover(refs: { taskId: string; leaseId: string }[], maxRecoveries: number): Promise<RecoverResult[]> {
+  async heartbeat(refs: LeaseRef[]): Promise<boolean[]> {
+    return this.beat('tasks.heartbeat', refs, '');
+  }
+
+  /** tasks.heartbeat, after extending each delivery's lease when `leaseMs` is given (TaskFlow.heartbeat). */
+  async beat(op: string, refs: readonly LeaseRef[], leaseMs: number | ''): Promise<boolean[]> {
     if (refs.length === 0) return [];
-    const args: RedisArg[] = [this.keys.P, maxRecoveries];
+    const args: RedisArg[] = [leaseMs === '' ? '' : Math.max(1, Math.ceil(leaseMs))];
     for (const r of refs) args.push(r.taskId, r.leaseId);
-    return (await this.conn.run('recover', [this.keys.counts], args)) as RecoverResult[];
+    return flags(await this.conn.run(op, 'heartbeat', args));
   }
 
-  async transition(ids: string[], from: TaskState[], to: TaskState, error?: StoredError): Promise<string[]> {
+  async recover(items: RecoverItem[], maxRecoveries: number): Promise<RecoverResult[]> {
+    if (items.length === 0) return [];
+    const args: RedisArg[] = [maxRecoveries];
+    for (const it of items) args.push(it.taskId, it.leaseId, JSON.stringify(it.poisonPill), ...eventArgs(it.recoveredEvents), ...eventArgs(it.deadEvents));
+    return (await this.conn.run('tasks.recover', 'recover', args)) as RecoverResult[];
+  }
+
+  async transition(ids: string[], from: readonly TaskState[], to: TaskState, options?: TransitionOptions): Promise<string[]> {
     if (ids.length === 0 || from.length === 0) return [];
-    return (await this.conn.run('transition', [this.keys.counts], [
-      this.keys.P,
-      to,
-      error === undefined ? '' : `=${JSON.stringify(error)}`,
-      from.join(','),
-      ...ids,
-    ])) as string[];
+    const args: RedisArg[] = [to, options?.error === undefined ? '' : JSON.stringify(options.error), from.join(',')];
+    ids.forEach((id, i) => args.push(id, ...eventArgs(options?.events?.[i])));
+    return (await this.conn.run('tasks.transition', 'transition', args)) as string[];
+  }
+
+  async retry(ids: string[], options: RetryOptions): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const args: RedisArg[] = [options.resetAttempts ? '1' : '0'];
+    ids.forEach((id, i) => args.push(id, ...eventArgs(options.events?.[i])));
+    return (await this.conn.run('tasks.retry', 'retry', args)) as string[];
   }
 
   async recordUsage(taskId: string, leaseId: string, delta: Usage): Promise<Usage | null> {
-    const reply = (await this.conn.run('usage', [this.keys.task(taskId)], [leaseId, String(delta.costUsd || 0), String(delta.tokens || 0)])) as
-      | [string, string]
-      | null;
+    const reply = (await this.conn.run('tasks.recordUsage', 'usage', [taskId, leaseId, String(delta.costUsd || 0), String(delta.tokens || 0)])) as [string, string] | null;
     return reply === null ? null : { costUsd: Number(reply[0]), tokens: Number(reply[1]) };
   }
 
-  async cancelPhase(phaseId: string): Promise<string[]> {
-    const cancelled: string[] = [];
-    let cursor = '-inf';
-    for (;;) {
-      const page = (await this.conn.command('ZRANGEBYSCORE', [this.keys.phase(phaseId), `(${cursor}`, '+inf', 'WITHSCORES', 'LIMIT', 0, PHASE_PAGE])) as string[];
-      if (page.length === 0) break;
-      const ids: string[] = [];
-      for (let i = 0; i < page.length; i += 2) ids.push(page[i]!);
-      cursor = page[page.length - 1]!;
-      cancelled.push(...(await this.transition(ids, [...ACTIVE_STATES], 'cancelled')));
-      if (page.length < PHASE_PAGE * 2) break;
-    }
-    return cancelled;
+  async setProgress(taskId: string, leaseId: string, progress: JsonValue, options?: Audited): Promise<boolean> {
+    return (await this.conn.run('tasks.setProgress', 'progress', [taskId, leaseId, JSON.stringify(progress), ...eventArgs(options?.events)])) === 1;
   }
 
   async purge(options: PurgeOptions): Promise<number> {
-    if (options.limit <= 0) return 0;
-    return Number(
-      await this.conn.run('purge-tasks', [this.keys.state(options.state), this.keys.counts, this.keys.checkpointStats], [
-        this.keys.P,
-        options.state,
-        Math.max(0, options.olderThanMs),
-        Math.max(0, options.keepLatest),
-        options.limit,
-      ]),
-    );
+    let removed = 0;
+    while (removed < options.limit) {
+      const chunk = Math.min(PURGE_CHUNK, options.limit - removed);
+      const n = Number(await this.conn.run('tasks.purge', 'purge-tasks', [options.state, Math.max(0, options.olderThanMs), Math.max(0, options.keepLatest), chunk]));
+      removed += n;
+      if (n < chunk) break;
+    }
+    return removed;
   }
 
-  private async redisNow(): Promise<number> {
-    const [s, us] = (await this.conn.command('TIME', [])) as [string, string];
-    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  async delete(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return Number(await this.conn.run('tasks.delete', 'delete-tasks', ids));
   }
 }
 
-interface Source {
-  key: string;
-  /** Scored by creation seq (scan by score, may stop early) or by finish time (scan by rank, whole). */
-  byScore: boolean;
+/** An outcome as the finish scripts read it: 8 arguments (see finish.lua). */
+export function pushOutcome(args: RedisArg[], o: TaskOutcome): void {
+  args.push(
+    o.taskId,
+    o.leaseId,
+    o.state,
+    o.result === undefined ? '' : JSON.stringify(o.result),
+    o.error === undefined ? '' : JSON.stringify(o.error),
+    o.durationMs === undefined ? '' : Math.round(o.durationMs),
+    ...eventArgs(o.events),
+  );
 }
 
-interface Ordered {
-  task: TaskRecord;
-  /** Creation order (the `sq` field), finer than createdAt. */
-  seq: number;
-}
-
-function seqField(flat: readonly string[]): number {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'sq') return Number(flat[i + 1]);
-  return 0;
-}
-
-function bySeq(found: Ordered[], limit: number): TaskRecord[] {
-  return found
-    .sort((a, b) => a.seq - b.seq)
-    .slice(0, limit)
-    .map((o) => o.task);
-}
-
-function flags(reply: unknown): boolean[] {
-  return (reply as number[]).map((v) => v === 1);
+/** A task.corrupt event as quarantine.lua takes it: without its brace, runId, phaseId and at. */
+function tail(e: NewEvent): string {
+  return JSON.stringify({ id: e.id, type: e.type, taskId: e.taskId, workerId: e.workerId, data: e.data }).slice(1);
 }

@@ -1,91 +1,109 @@
-// TimerStore on Redis: a hash per timer, a zset of due-times and a zset of claim expiries. claimDue
-// moves timers from the first to the second in Lua by Redis TIME, so each due timer goes to one
-// claimer; a claim that expires uncompleted puts the timer back with its original due-time.
-import { parseJson, type JsonValue, type NewTimer, type TimerFilter, type TimerKind, type TimerRecord, type TimerStore } from '@baton/core';
-import type { Keys } from './keys.js';
+// TimerStore on Redis: a hash per timer, a zset of due times and a zset of claim expiries.
+// claimDue moves timers from the first to the second in Lua by Redis TIME, so each due timer goes
+// to one claimer; a claim that expires uncompleted puts the timer back with its original due
+// time. A timer that does not decode is never handed out: it is set aside (out of every index,
+// its bytes kept) with a `record.quarantined` event, and the others carry on.
+import { parseJson, type JsonValue, type NewTimer, type TimerFilter, type TimerKind, type TimerRecord, type TimerStore } from '@baton/core/adapter';
 import type { RedisArg } from './redis-client.js';
 import type { RedisConnection } from './redis-connection.js';
 import { opt } from './task-codec.js';
 
-export class RedisTimerStore implements TimerStore {
-  private readonly zsets: readonly string[];
+const KINDS = new Set<string>(['retry', 'timeout', 'cleanup', 'custom']);
 
-  constructor(
-    private readonly conn: RedisConnection,
-    private readonly keys: Keys,
-  ) {
-    this.zsets = [keys.timersDue, keys.timersClaimed];
-  }
+type Decoded = { ok: true; timer: TimerRecord } | { ok: false; id: string; reason: string; raw: string };
+
+export class RedisTimerStore implements TimerStore {
+  constructor(private readonly conn: RedisConnection) {}
 
   async schedule(timers: NewTimer[]): Promise<TimerRecord[]> {
     if (timers.length === 0) return [];
-    const args: RedisArg[] = [this.keys.P];
-    for (const t of timers) {
-      args.push(t.id, t.kind, Math.max(0, Math.ceil(t.delayMs)), opt(t.key), opt(t.taskId), opt(t.phaseId), opt(t.name), JSON.stringify(t.payload ?? null));
+    for (let round = 0; ; round++) {
+      const args: RedisArg[] = [];
+      for (const t of timers) {
+        args.push(t.id, t.kind, Math.max(0, Math.ceil(t.delayMs)), opt(t.key), opt(t.taskId), opt(t.phaseId), opt(t.name), JSON.stringify(t.payload ?? null));
+      }
+      const decoded = (await this.conn.run('timers.schedule', 'timer-schedule', args)) as (string | number)[][];
+      const out = await this.settle('timers.schedule', decoded.map(decodeTimer));
+      // A pending timer holding a key did not decode: it was set aside, so scheduling again stores the new one.
+      if (out.length === timers.length || round > 0) return out;
     }
-    return decodeAll(await this.conn.run('timer-schedule', [this.keys.timersDue], args));
   }
 
   async claimDue(limit: number, leaseMs: number): Promise<TimerRecord[]> {
     if (limit <= 0) return [];
-    return decodeAll(await this.conn.run('timer-claim', this.zsets, [this.keys.P, limit, Math.max(1, Math.ceil(leaseMs))]));
+    const reply = (await this.conn.run('timers.claimDue', 'timer-claim', [limit, Math.max(1, Math.ceil(leaseMs))])) as (string | number)[][];
+    return this.settle('timers.claimDue', reply.map(decodeTimer));
   }
 
   async complete(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.conn.run('timer-complete', this.zsets, [this.keys.P, ...ids]);
+    await this.conn.run('timers.complete', 'timer-complete', ids);
   }
 
   async cancel(filter: TimerFilter): Promise<number> {
-    return Number(await this.conn.run('timer-select', this.zsets, this.selectArgs('cancel', filter)));
+    return Number(await this.conn.run('timers.cancel', 'timer-select', selectArgs('cancel', filter)));
   }
 
   async nextDueIn(): Promise<number | null> {
-    const ms = await this.conn.run('timer-next', this.zsets, []);
+    const ms = await this.conn.run('timers.nextDueIn', 'timer-next', []);
     return ms === null ? null : Number(ms);
   }
 
-  async list(filter: TimerFilter): Promise<TimerRecord[]> {
-    const timers = decodeAll(await this.conn.run('timer-select', this.zsets, this.selectArgs('list', filter)));
-    return timers.sort((a, b) => a.dueAt - b.dueAt || a.createdAt - b.createdAt);
+  async list(filter: TimerFilter & { limit: number }): Promise<TimerRecord[]> {
+    if (filter.limit <= 0) return [];
+    const reply = (await this.conn.run('timers.list', 'timer-select', selectArgs('list', filter))) as (string | number)[][];
+    const timers = await this.settle('timers.list', reply.map(decodeTimer));
+    return timers.sort((a, b) => a.dueAt - b.dueAt || a.createdAt - b.createdAt).slice(0, filter.limit);
   }
 
-  private selectArgs(action: 'list' | 'cancel', filter: TimerFilter): RedisArg[] {
-    const args: RedisArg[] = [this.keys.P, action, opt(filter.taskId), opt(filter.phaseId)];
-    if (filter.ids === undefined) args.push(-1);
-    else args.push(filter.ids.length, ...filter.ids);
-    if (filter.keys === undefined) args.push(-1);
-    else args.push(filter.keys.length, ...filter.keys);
-    return args;
-  }
-}
-
-function decodeAll(reply: unknown): TimerRecord[] {
-  const out: TimerRecord[] = [];
-  for (const flat of reply as string[][]) {
-    const t = decodeTimer(flat);
-    if (t !== null) out.push(t);
-  }
-  return out;
-}
-
-function decodeTimer(flat: readonly string[]): TimerRecord | null {
-  if (flat.length === 0) return null;
-  const t: TimerRecord = { id: '', kind: 'custom', key: null, taskId: null, phaseId: null, name: null, payload: null, dueAt: 0, createdAt: 0 };
-  for (let i = 0; i < flat.length; i += 2) {
-    const v = flat[i + 1]!;
-    switch (flat[i]) {
-      case 'id': t.id = v; break;
-      case 'kd': t.kind = v as TimerKind; break;
-      case 'k': t.key = v; break;
-      case 't': t.taskId = v; break;
-      case 'p': t.phaseId = v; break;
-      case 'n': t.name = v; break;
-      case 'pl': t.payload = parseJson<JsonValue>(v); break;
-      case 'due': t.dueAt = Number(v); break;
-      case 'ca': t.createdAt = Number(v); break;
-      default: break;
+  /** The decoded timers; the ones that did not decode are set aside in one script. */
+  private async settle(op: string, decoded: Decoded[]): Promise<TimerRecord[]> {
+    const out: TimerRecord[] = [];
+    const bad: RedisArg[] = [];
+    for (const d of decoded) {
+      if (d.ok) out.push(d.timer);
+      else bad.push(d.id, d.reason, d.raw);
     }
+    if (bad.length > 0) await this.conn.run(op, 'timer-quarantine', bad);
+    return out;
   }
-  return t;
+}
+
+function selectArgs(action: 'list' | 'cancel', filter: TimerFilter): RedisArg[] {
+  const args: RedisArg[] = [action, opt(filter.taskId), opt(filter.phaseId)];
+  if (filter.ids === undefined) args.push(-1);
+  else args.push(filter.ids.length, ...filter.ids);
+  if (filter.keys === undefined) args.push(-1);
+  else args.push(filter.keys.length, ...filter.keys);
+  return args;
+}
+
+function decodeTimer(flat: readonly (string | number)[]): Decoded {
+  const h = new Map<string, string>();
+  for (let i = 0; i < flat.length; i += 2) h.set(String(flat[i]), String(flat[i + 1]));
+  const id = h.get('id') ?? '';
+  const text = h.get('pl') ?? 'null';
+  let payload: JsonValue;
+  try {
+    payload = parseJson<JsonValue>(text);
+  } catch (err) {
+    return { ok: false, id, reason: err instanceof Error ? err.message.slice(0, 500) : 'payload is not JSON', raw: text };
+  }
+  const kind = h.get('kd') ?? '';
+  const dueAt = Number(h.get('due'));
+  if (!KINDS.has(kind) || !Number.isFinite(dueAt)) return { ok: false, id, reason: `unreadable kind or due time (${JSON.stringify(kind.slice(0, 20))})`, raw: text };
+  return {
+    ok: true,
+    timer: {
+      id,
+      kind: kind as TimerKind,
+      key: h.get('k') ?? null,
+      taskId: h.get('t') ?? null,
+      phaseId: h.get('p') ?? null,
+      name: h.get('n') ?? null,
+      payload,
+      dueAt,
+      createdAt: Number(h.get('ca')),
+    },
+  };
 }

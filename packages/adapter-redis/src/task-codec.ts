@@ -1,89 +1,37 @@
-// Task hash ⇄ TaskRecord. Fields are short (the hash is written on every state change); a field
-// that is absent reads as null. JSON columns are parsed with core's prototype-safe parser.
-import { parseJson, type Budget, type JsonValue, type NewTask, type StoredError, type TaskOutcome, type TaskRecord, type TaskState } from '@baton/core';
-import type { RedisArg } from './redis-client.js';
+// Task hash ⇄ TaskRecord, decoded per record and per field: a field that does not decode never
+// throws; it is reported as the record's corruption (the store then quarantines the task) and
+// reads as null. Field names are short (see task-lib.lua); an absent or '' field reads as null,
+// 0 or false. JSON fields are parsed with core's prototype-safe parser.
+import { parseJson, transitions, type Corruption, type JsonValue, type TaskRecord, type TaskState } from '@baton/core/adapter';
 
 /** ARGV encoding of a nullable string for the scripts' `opt()`: '' is null, '=' + value a value. */
 export function opt(value: string | null | undefined): string {
   return value === null || value === undefined ? '' : `=${value}`;
 }
 
-/**
- * The immutable part of a task, written once at create as one field. The script prepends
- * `[createdAt,`, so this returns the array's tail: `type,key,runId,phaseId,maxRetries,budget,input]`.
- */
-/** An outcome as the finish scripts read it: taskId, leaseId, state, result?, error?, durationMs?. */
-export function pushOutcome(args: RedisArg[], o: TaskOutcome): void {
-  args.push(
-    o.taskId,
-    o.leaseId,
-    o.state,
-    o.result === undefined ? '' : `=${JSON.stringify(o.result)}`,
-    o.error === undefined ? '' : `=${JSON.stringify(o.error)}`,
-    o.durationMs === undefined ? '' : `=${Math.round(o.durationMs)}`,
-  );
+export interface DecodedTask {
+  task: TaskRecord;
+  /** Creation order. */
+  seq: number;
+  /** Set when a field did not decode and the record is not quarantined yet. */
+  corrupt: Corruption | null;
 }
 
-export function packX(t: NewTask): string {
-  return JSON.stringify([t.type, t.idempotencyKey, t.runId, t.phaseId, t.maxRetries, t.budget, t.input]).slice(1);
-}
+const STATES = new Set<string>(['pending', 'running', 'scheduled', 'completed', 'dead', 'cancelled']);
 
-type X = [number, string, string, string | null, string | null, number, Budget | null, JsonValue];
+type Reply = readonly (string | number | null)[];
 
-function unpackX(t: TaskRecord, x: string): void {
-  const [createdAt, type, key, runId, phaseId, maxRetries, budget, input] = parseJson<X>(x);
-  t.createdAt = createdAt;
-  t.type = type;
-  t.idempotencyKey = key;
-  t.runId = runId ?? null;
-  t.phaseId = phaseId ?? null;
-  t.maxRetries = maxRetries;
-  t.budget = budget ?? null;
-  t.input = input ?? null;
-}
-
-const nullable = (v: string | number | null | undefined): string | null => (v == null || v === '' ? null : String(v));
-
-/** Decodes start-1.lua's reply for a started task: [now, x, a, rc, uc, ut, cp, e]. */
-export function decodeStarted(v: readonly (string | number | null)[], taskId: string, leaseId: string, workerId: string): TaskRecord {
-  const now = Number(v[0]);
-  const e = nullable(v[7]);
-  const t: TaskRecord = {
-    id: taskId,
-    type: '',
-    input: null,
-    state: 'running',
-    idempotencyKey: '',
-    runId: null,
-    phaseId: null,
-    attempt: Number(v[2] ?? 0),
-    maxRetries: 0,
-    recoveries: Number(v[3] ?? 0),
-    budget: null,
-    usage: { costUsd: Number(v[4] ?? 0), tokens: Number(v[5] ?? 0) },
-    leaseId,
-    workerId,
-    hasCheckpoint: v[6] === '1',
-    result: null,
-    error: e === null ? null : parseJson<StoredError>(e),
-    durationMs: null,
-    createdAt: 0,
-    updatedAt: now,
-    startedAt: now,
-    finishedAt: null,
-  };
-  unpackX(t, String(v[1]));
-  return t;
-}
-
-/** Decodes HGETALL's flat [field, value, …] reply; null for an empty reply (no such task). */
-export function decodeTask(flat: readonly string[]): TaskRecord | null {
+/** Decodes an HGETALL reply; null for an empty one (no such task). Never throws. */
+export function decodeTask(flat: Reply): DecodedTask | null {
   if (flat.length === 0) return null;
-  const t: TaskRecord = {
+  const task: TaskRecord = {
     id: '',
     type: '',
+    queue: '',
+    priority: 0,
+    group: null,
     input: null,
-    state: 'pending',
+    state: 'dead',
     idempotencyKey: '',
     runId: null,
     phaseId: null,
@@ -92,6 +40,7 @@ export function decodeTask(flat: readonly string[]): TaskRecord | null {
     recoveries: 0,
     budget: null,
     usage: { costUsd: 0, tokens: 0 },
+    progress: null,
     leaseId: null,
     workerId: null,
     hasCheckpoint: false,
@@ -101,29 +50,92 @@ export function decodeTask(flat: readonly string[]): TaskRecord | null {
     createdAt: 0,
     updatedAt: 0,
     startedAt: null,
+    heartbeatAt: null,
     finishedAt: null,
+    traceContext: null,
+    corruption: null,
   };
+  let seq = 0;
+  let state = '';
+  // JSON fields are decoded after the loop, once the stored corruption (if any) is known.
+  let json: [name: JsonField, text: string][] | null = null;
   for (let i = 0; i < flat.length; i += 2) {
-    const v = flat[i + 1]!;
-    switch (flat[i]) {
-      case 'id': t.id = v; break;
-      case 'x': unpackX(t, v); break;
-      case 'st': t.state = v as TaskState; break;
-      case 'a': t.attempt = Number(v); break;
-      case 'rc': t.recoveries = Number(v); break;
-      case 'uc': t.usage.costUsd = Number(v); break;
-      case 'ut': t.usage.tokens = Number(v); break;
-      case 'l': t.leaseId = nullable(v); break;
-      case 'w': t.workerId = nullable(v); break;
-      case 'cp': t.hasCheckpoint = v === '1'; break;
-      case 'r': t.result = parseJson<JsonValue>(v); break;
-      case 'e': t.error = parseJson<StoredError>(v); break;
-      case 'd': t.durationMs = Number(v); break;
-      case 'ua': t.updatedAt = Number(v); break;
-      case 'sa': t.startedAt = Number(v); break;
-      case 'fa': t.finishedAt = Number(v); break;
-      default: break;
+    const v = String(flat[i + 1]);
+    const k = flat[i];
+    if (v === '') continue;
+    switch (k) {
+      case 'st': state = v; break;
+      case 'sq': seq = Number(v); break;
+      case 'id': task.id = v; break;
+      case 'ty': task.type = v; break;
+      case 'q': task.queue = v; break;
+      case 'pr': task.priority = Number(v); break;
+      case 'g': task.group = v; break;
+      case 'k': task.idempotencyKey = v; break;
+      case 'ru': task.runId = v; break;
+      case 'ph': task.phaseId = v; break;
+      case 'a': task.attempt = Number(v); break;
+      case 'mr': task.maxRetries = Number(v); break;
+      case 'rc': task.recoveries = Number(v); break;
+      case 'uc': task.usage.costUsd = Number(v); break;
+      case 'ut': task.usage.tokens = Number(v); break;
+      case 'l': task.leaseId = v; break;
+      case 'w': task.workerId = v; break;
+      case 'cp': task.hasCheckpoint = v === '1'; break;
+      case 'd': task.durationMs = Number(v); break;
+      case 'ca': task.createdAt = Number(v); break;
+      case 'ua': task.updatedAt = Number(v); break;
+      case 'sa': task.startedAt = Number(v); break;
+      case 'hb': task.heartbeatAt = Number(v); break;
+      case 'fa': task.finishedAt = Number(v); break;
+      default: {
+        const name = JSON_FIELDS.get(k);
+        if (name !== undefined) (json ??= []).push([name, v]);
+      }
     }
   }
-  return t;
+  let corrupt: Corruption | null = null;
+  if (json !== null) {
+    const stored = json.find(([name]) => name === 'corruption');
+    if (stored !== undefined) {
+      const c = parse(stored[1]);
+      if (c.ok && isObject(c.value) && typeof c.value['field'] === 'string') task.corruption = c.value as unknown as Corruption;
+    }
+    for (const [name, text] of json) {
+      if (name === 'corruption') continue;
+      const r = parse(text);
+      const shaped = r.ok && (!OBJECT_FIELDS.has(name) || isObject(r.value));
+      if (shaped) (task as unknown as Record<string, JsonValue>)[name] = r.value;
+      else if (task.corruption === null && corrupt === null) {
+        corrupt = { field: name, reason: r.ok ? `stored ${name} has the wrong shape` : r.reason, raw: text.slice(0, transitions.MAX_CORRUPT_RAW) };
+      }
+    }
+  }
+  if (STATES.has(state)) task.state = state as TaskState;
+  else if (task.corruption === null && corrupt === null) corrupt = { field: 'state', reason: `unknown state ${JSON.stringify(state.slice(0, 40))}`, raw: state.slice(0, 200) };
+  return { task, seq, corrupt };
+}
+
+type JsonField = 'input' | 'budget' | 'traceContext' | 'progress' | 'result' | 'error' | 'corruption';
+const JSON_FIELDS: ReadonlyMap<unknown, JsonField> = new Map([
+  ['i', 'input'],
+  ['b', 'budget'],
+  ['tc', 'traceContext'],
+  ['p', 'progress'],
+  ['r', 'result'],
+  ['e', 'error'],
+  ['cr', 'corruption'],
+]);
+const OBJECT_FIELDS = new Set<JsonField>(['budget', 'traceContext', 'error']);
+
+function parse(text: string): { ok: true; value: JsonValue } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: parseJson<JsonValue>(text) };
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message.slice(0, 500) : 'not JSON' };
+  }
+}
+
+function isObject(v: JsonValue): v is { [key: string]: JsonValue } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -3,11 +3,12 @@
 // running worker's claim loop recovers by itself; no error escapes as an unhandled rejection.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackendUnavailableError, createBaton, newId, type NewTask } from '@baton/core';
+import { BackendUnavailableError, createBaton } from '@baton/core';
+import { newId, type NewTask } from '@baton/core/adapter';
 import { newTask } from '@baton/conformance';
 import { Redis } from 'ioredis';
 import { redisBackend } from '../src/index.js';
-import { startThrowawayRedis, type ThrowawayRedis } from './redis-server.js';
+import { startThrowawayRedis, type ThrowawayServer } from '@baton/conformance/servers';
 import { sleepMs } from './helpers.js';
 
 const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
@@ -34,7 +35,7 @@ if (!hasRedisServer) {
 }
 
 describe.skipIf(!hasRedisServer)('connection loss (throwaway redis-server, killed and restarted)', () => {
-  let server: ThrowawayRedis;
+  let server: ThrowawayServer;
   const unhandled: unknown[] = [];
   const onUnhandled = (err: unknown) => unhandled.push(err);
 
@@ -52,7 +53,7 @@ describe.skipIf(!hasRedisServer)('connection loss (throwaway redis-server, kille
     try {
       const [created] = await backend.tasks.create([task()]);
       expect(created!.duplicate).toBe(false);
-      await server.kill();
+      await server.stop();
 
       const errors: unknown[] = [];
       for (let i = 0; i < 3; i++) {
@@ -60,7 +61,7 @@ describe.skipIf(!hasRedisServer)('connection loss (throwaway redis-server, kille
           () => errors.push(new Error('create succeeded while Redis was down')),
           (err: unknown) => errors.push(err),
         );
-        await backend.queue.enqueue([{ taskId: newId() }]).catch((err: unknown) => errors.push(err));
+        await backend.queue.enqueue([{ taskId: newId(), queue: 'default', priority: 0, group: null }]).catch((err: unknown) => errors.push(err));
       }
       expect(errors).toHaveLength(6);
       for (const err of errors) {
@@ -92,7 +93,7 @@ describe.skipIf(!hasRedisServer)('connection loss (throwaway redis-server, kille
       const before = await baton.enqueue('job', { name: 'before' });
       await baton.waitFor(before.taskId, { timeoutMs: 10_000 });
 
-      await server.kill();
+      await server.stop();
       await expect(baton.enqueue('job', { name: 'while-down' })).rejects.toBeInstanceOf(BackendUnavailableError);
       await sleepMs(300); // the claim loop fails and backs off meanwhile
 
@@ -112,7 +113,7 @@ describe.skipIf(!hasRedisServer)('connection loss (throwaway redis-server, kille
     const backend = redisBackend(client, { prefix: 'reconnect_c' });
     try {
       await backend.tasks.create([task()]);
-      await server.kill();
+      await server.stop();
       await eventually(async () => {
         if (client.status === 'ready') throw new Error('client has not noticed yet');
       });

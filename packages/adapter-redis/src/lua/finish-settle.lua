@@ -1,0 +1,51 @@
+-- finish-settle: finish, then for each applied outcome its queue action (ack, or release after a
+-- delay, under the same leaseId) and checkpoint delete, in one step (TaskFlow.finishAndSettle):
+-- no moment where a finished task still holds a leased delivery.
+-- KEYS[1] the meta hash (routing only)
+-- ARGV[4..] 11 per item: the 8 of finish.lua, then 'ack' | 'release' | 'none', release delay ms,
+--   '1' to delete the checkpoint
+-- Reply: per item 1 (applied) / 0 (lease moved on: nothing written)
+-- @include event-lib
+-- @include queue-lib
+-- @include task-lib
+local now = nowMs()
+local out = {}
+-- Every item's delivery in one read; acked ones are deleted in one write at the end (an item
+-- whose task appears twice is refused the second time by finishTask, so none is read stale).
+local ids = {}
+for i = 4, #ARGV, 11 do ids[#ids + 1] = ARGV[i] end
+local records = redis.call('HMGET', K.deliveries, unpack(ids))
+local acked = {}
+for i = 4, #ARGV, 11 do
+  local id, leaseId = ARGV[i], ARGV[i + 1]
+  local cur = finishTask(id, leaseId, ARGV[i + 2], nz(ARGV[i + 3]), nz(ARGV[i + 4]), nz(ARGV[i + 5]), now)
+  if cur then
+    addEventsFor(nz(cur[4]), nz(cur[5]), ARGV[i + 6], ARGV[i + 7])
+    local action = ARGV[i + 8]
+    if action ~= 'none' then
+      local d = parseDelivery(records[(i - 4) / 11 + 1])
+      if d and d.s == 'l' and d.x == leaseId then
+        unlease(id, d)
+        local delay = tonumber(ARGV[i + 9])
+        if action == 'ack' then
+          acked[#acked + 1] = id
+        elseif delay > 0 then
+          redis.call('HSET', K.deliveries, id, deliveryRecord('d', d.q, d.pr, d.sq, now + delay, d.g))
+          redis.call('ZADD', K_delayed(d.q), now + delay, id)
+          WAKE[d.q] = true
+        else
+          makeReady(id, d.q, d.pr, d.sq, now, d.g)
+        end
+      end
+    end
+    if ARGV[i + 10] == '1' and dropCheckpoint(id) then redis.call('HSET', K_task(id), 'cp', 0) end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+if #acked > 0 then chunked('HDEL', K.deliveries, acked) end
+flushIndexes()
+flushQueues()
+flushEvents()
+return out
