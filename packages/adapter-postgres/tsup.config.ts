@@ -1,10 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // `bin` is the `baton-postgres` command (package.json "bin" → dist/bin.js).
-  entry: { index: 'src/index.ts', bin: 'src/bin.ts' },
+  entry: { index: 'src/index.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: false, // declarations with declaration maps: scripts/build-dts.mjs, run after tsup
   clean: true,
   sourcemap: true,
   target: 'node20',

@@ -1,8 +1,6 @@
-// @baton/postgres public API.
-export { postgresBackend, POSTGRES_CAPABILITIES } from './postgres-backend.js';
+// @baton/postgres public API: the backend factory and the migration tools for deploy pipelines.
+export { postgresBackend } from './postgres-backend.js';
 export type { PostgresBackend, PostgresBackendOptions } from './postgres-backend.js';
-export { migrate, migrationSql, assertSchemaCurrent, schemaVersion, MIGRATIONS, SCHEMA_VERSION, LEDGER_TABLE } from './migrate.js';
-export type { Migration, MigrateOptions, MigrateResult } from './migrate.js';
-export { schemaNames } from './schema.js';
-export type { SchemaNames } from './schema.js';
-export type { PgPool, PgPoolClient, PgQueryable, PgQueryConfig, PgResult, PgRow, PgNotification } from './pg-types.js';
+export { migrate, migrationSql, MIGRATIONS, SCHEMA_VERSION } from './postgres-migrations.js';
+export type { Migration, MigrateOptions, MigrateResult } from './postgres-migrations.js';
+export type { PgPool, PgPoolClient, PgQueryable, PgQueryConfig, PgResult, PgRow, PgNotification, PgNotice } from './pg-types.js';

@@ -1,13 +1,20 @@
-// LISTEN/NOTIFY wake-up for idle claimers: one dedicated connection per backend listens on the
-// schema's channel; enqueue/release/reclaim NOTIFY it, so an idle worker claims new work at
-// once instead of after a poll interval. The connection is re-established with backoff when it
-// drops (server restart, pg_terminate_backend); while it is down, claimers fall back to timed polls.
-import type { Logger } from '@baton/core';
-import type { PgNotification, PgPool, PgPoolClient } from './pg-types.js';
+// LISTEN/NOTIFY wake-ups for idle claimers: one dedicated connection per backend listens on the
+// schema's channel; statements that make work claimable NOTIFY it with the queue's name as the
+// payload, and only the claimers waiting on that queue wake (an empty payload wakes them all).
+// The connection is re-established with backoff when it drops (server restart,
+// pg_terminate_backend); while it is down, claimers fall back to timed polls, and every
+// reconnect wakes them all (notifications sent meanwhile are lost).
+import type { Logger } from '@baton/core/adapter';
+import type { PgNotice, PgNotification, PgPool, PgPoolClient } from './pg-types.js';
 
 const KEEPALIVE_MS = 30_000;
 const MIN_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
+
+interface Waiter {
+  queues: readonly string[];
+  done: () => void;
+}
 
 export class Notifier {
   private client: PgPoolClient | null = null;
@@ -16,19 +23,15 @@ export class Notifier {
   private keepalive: NodeJS.Timeout | null = null;
   private retryMs = MIN_RETRY_MS;
   private closed = false;
-  private readonly waiters = new Set<() => void>();
-  /** Bumped by every notification and reconnect: a claimer that saw it change must look again. */
-  generation = 0;
+  private readonly waiters = new Set<Waiter>();
+  /** Wakes per queue ('' counts for every queue): a claimer that saw its count change must look again. */
+  private readonly wakes = new Map<string, number>();
 
   constructor(
     private readonly pool: PgPool,
     private readonly channel: string,
-    private readonly logger: Logger,
+    private readonly logger: () => Logger,
   ) {}
-
-  get connected(): boolean {
-    return this.client !== null;
-  }
 
   /** Starts listening if not yet; resolves when LISTEN is active or the attempt failed (retried in the background). */
   ensure(): Promise<void> {
@@ -39,26 +42,36 @@ export class Notifier {
     return this.connecting;
   }
 
-  /** Resolves on the first wake after `sinceGeneration`, after `ms`, or when `signal` aborts. */
-  wait(ms: number, sinceGeneration: number, signal?: AbortSignal): Promise<void> {
-    if (ms <= 0 || this.generation !== sinceGeneration || signal?.aborted || this.closed) return Promise.resolve();
+  /** A token that changes whenever one of `queues` (or every queue) is woken. */
+  token(queues: readonly string[]): number {
+    let n = this.wakes.get('') ?? 0;
+    for (const q of queues) n += this.wakes.get(q) ?? 0;
+    return n;
+  }
+
+  /** Resolves on the first wake of one of `queues` after `since` (a `token`), after `ms`, or when `signal` aborts. */
+  wait(queues: readonly string[], ms: number, since: number, signal?: AbortSignal): Promise<void> {
+    if (ms <= 0 || this.token(queues) !== since || signal?.aborted || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
+      const waiter: Waiter = {
+        queues,
+        done: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          signal?.removeEventListener('abort', waiter.done);
+          resolve();
+        },
       };
-      const timer = setTimeout(done, ms);
-      this.waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
+      const timer = setTimeout(waiter.done, ms);
+      this.waiters.add(waiter);
+      signal?.addEventListener('abort', waiter.done, { once: true });
     });
   }
 
-  /** Wakes local claimers (work became ready in this process). */
-  wake(): void {
-    this.generation++;
-    for (const done of [...this.waiters]) done();
+  /** Wakes the claimers of `queue` ('' or omitted: every claimer). */
+  wake(queue = ''): void {
+    this.wakes.set(queue, (this.wakes.get(queue) ?? 0) + 1);
+    for (const w of [...this.waiters]) if (queue === '' || w.queues.includes(queue)) w.done();
   }
 
   async close(): Promise<void> {
@@ -85,8 +98,9 @@ export class Notifier {
       client = await this.pool.connect();
       const c = client;
       c.on('notification', (message: PgNotification) => {
-        if (message.channel === this.channel) this.wake();
+        if (message.channel === this.channel) this.wake(message.payload ?? '');
       });
+      c.on('notice', (notice: PgNotice) => logNotice(this.logger(), notice));
       c.on('error', (err: Error) => this.lost(c, err));
       c.on('end', () => this.lost(c, new Error('connection ended')));
       await c.query({ text: `LISTEN "${this.channel}"` });
@@ -102,7 +116,7 @@ export class Notifier {
         c.query({ text: 'SELECT 1' }).catch((err: unknown) => this.lost(c, err as Error));
       }, KEEPALIVE_MS);
       this.keepalive.unref();
-      if (reconnect) this.logger.info({ channel: this.channel }, 'LISTEN connection re-established');
+      if (reconnect) this.logger().info({ channel: this.channel }, 'LISTEN connection re-established');
       // Notifications sent while we were not listening are gone: let waiters look for work.
       this.wake();
     } catch (err) {
@@ -111,7 +125,7 @@ export class Notifier {
         client.on('error', () => undefined);
         client.release(true);
       }
-      this.logger.warn({ err, channel: this.channel, retryInMs: this.retryMs }, 'LISTEN connection failed; claimers poll until it is back');
+      this.logger().warn({ err, channel: this.channel, retryInMs: this.retryMs }, 'LISTEN connection failed; claimers poll until it is back');
       this.scheduleRetry();
     }
   }
@@ -123,7 +137,7 @@ export class Notifier {
     client.on('error', () => undefined);
     client.release(err);
     if (this.closed) return;
-    this.logger.warn({ err, channel: this.channel }, 'LISTEN connection lost; reconnecting');
+    this.logger().warn({ err, channel: this.channel }, 'LISTEN connection lost; reconnecting');
     this.wake();
     this.scheduleRetry();
   }
@@ -146,4 +160,10 @@ export class Notifier {
     }, delay);
     this.retryTimer.unref();
   }
+}
+
+/** Server warnings (a deprecated setting, a near wraparound) reach the baton's log; plain notices stay quiet. */
+export function logNotice(logger: Logger, notice: PgNotice): void {
+  if (notice.severity === 'WARNING') logger.warn({ code: notice.code }, `PostgreSQL: ${notice.message ?? ''}`);
+  else logger.debug({ code: notice.code, severity: notice.severity }, `PostgreSQL: ${notice.message ?? ''}`);
 }

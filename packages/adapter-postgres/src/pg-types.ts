@@ -26,12 +26,20 @@ export interface PgNotification {
   payload?: string;
 }
 
+/** A server NOTICE or WARNING as node-postgres reports it. */
+export interface PgNotice {
+  message?: string;
+  severity?: string;
+  code?: string;
+}
+
 /** A client checked out of a pool (used for LISTEN and for the migration lock). */
 export interface PgPoolClient extends PgQueryable {
   release(err?: Error | boolean): void;
   on(event: 'notification', listener: (message: PgNotification) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
+  on(event: 'notice', listener: (notice: PgNotice) => void): unknown;
   removeAllListeners(event?: string): unknown;
 }
 

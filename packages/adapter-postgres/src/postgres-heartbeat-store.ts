@@ -1,8 +1,7 @@
-// The PostgreSQL side of HeartbeatStore: one row per worker or task id with a TTL. Expired rows
-// read as absent and are pruned by later beats.
-import type { Beat, HeartbeatStore, StaleEntry } from '@baton/core';
-import type { Db, Statement } from './db.js';
-import { ms } from './rows.js';
+// The PostgreSQL side of HeartbeatStore: one row per worker or task id with a TTL, on the
+// database clock. Expired rows read as absent and are pruned by later beats.
+import type { Beat, HeartbeatStore, StaleEntry } from '@baton/core/adapter';
+import { ms, type Db, type Statement } from './db.js';
 
 const SQL = {
   beat: `
@@ -27,29 +26,38 @@ export class PostgresHeartbeatStore implements HeartbeatStore {
   private readonly q: Record<keyof typeof SQL, Statement>;
 
   constructor(private readonly db: Db) {
-    this.q = Object.fromEntries(Object.entries(SQL).map(([k, text]) => [k, db.statement(`heartbeats.${k}`, text)])) as Record<keyof typeof SQL, Statement>;
+    this.q = Object.fromEntries(Object.entries(SQL).map(([k, text]) => [k, db.statement(text)])) as Record<keyof typeof SQL, Statement>;
   }
 
-  async beat(beats: Beat[]): Promise<void> {
-    if (beats.length === 0) return;
-    // One row may be upserted once per statement: the last beat of an id wins.
-    const ttl = new Map<string, number>();
-    for (const b of beats) ttl.set(b.id, b.ttlMs);
-    await this.db.run(this.q.beat, [[...ttl.keys()], [...ttl.values()]]);
+  beat(beats: Beat[]): Promise<void> {
+    return this.db.run('heartbeats.beat', async () => {
+      if (beats.length === 0) return;
+      // One row may be upserted once per statement: the last beat of an id wins.
+      const ttl = new Map<string, number>();
+      for (const b of beats) ttl.set(b.id, b.ttlMs);
+      await this.db.query(this.q.beat, [[...ttl.keys()], [...ttl.values()]]);
+    });
   }
 
-  async lastSeen(id: string): Promise<number | null> {
-    const r = (await this.db.run(this.q.lastSeen, [id]))[0];
-    return r ? (r.last_seen as number) : null;
+  lastSeen(id: string): Promise<number | null> {
+    return this.db.run('heartbeats.lastSeen', async () => {
+      const r = (await this.db.query(this.q.lastSeen, [id]))[0];
+      return r ? (r.last_seen as number) : null;
+    });
   }
 
-  async stale(olderThanMs: number, limit = 100): Promise<StaleEntry[]> {
-    const rows = await this.db.run(this.q.stale, [olderThanMs, limit]);
-    return rows.map((r) => ({ id: r.id as string, lastSeen: r.last_seen as number }));
+  stale(olderThanMs: number, limit: number): Promise<StaleEntry[]> {
+    return this.db.run('heartbeats.stale', async () => {
+      if (limit <= 0) return [];
+      const rows = await this.db.query(this.q.stale, [olderThanMs, limit]);
+      return rows.map((r) => ({ id: r.id as string, lastSeen: r.last_seen as number }));
+    });
   }
 
-  async remove(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db.run(this.q.remove, [ids]);
+  remove(ids: string[]): Promise<void> {
+    return this.db.run('heartbeats.remove', async () => {
+      if (ids.length === 0) return;
+      await this.db.query(this.q.remove, [ids]);
+    });
   }
 }

@@ -1,195 +1,95 @@
-// The PostgreSQL side of TaskStore: task rows and their state machine. Every batch is one
-// statement; every lease-holder write is fenced by `lease_id` in its WHERE clause, so a worker
-// that lost its lease changes nothing.
-import type {
-  CreateResult,
-  NewTask,
-  PurgeOptions,
-  RecoverResult,
-  StartClaim,
-  StartResult,
-  StoredError,
-  TaskCount,
-  TaskFilter,
-  TaskOutcome,
-  TaskRecord,
-  TaskState,
-  TaskStore,
-  Usage,
-  WriteOptions,
-} from '@baton/core';
-import type { Db, Statement } from './db.js';
+// The PostgreSQL side of TaskStore: task rows and their state machine (task-statements.ts), every
+// batch one statement that also appends the events handed to it. Rows are decoded one by one: a
+// row whose stored JSON cannot be read is quarantined (dead, CORRUPT_RECORD, raw text kept, one
+// task.corrupt event) and returned as such, while every other row of the batch flows on.
+import {
+  ValidationError,
+  newId,
+  orderCursor,
+  transitions,
+  type Audited,
+  type CountBy,
+  type Corruption,
+  type CreateResult,
+  type JsonValue,
+  type LeaseRef,
+  type NewEvent,
+  type NewTask,
+  type PurgeOptions,
+  type RecoverItem,
+  type RecoverResult,
+  type RetryOptions,
+  type StartClaim,
+  type StartResult,
+  type TaskCount,
+  type TaskOutcome,
+  type TaskPage,
+  type TaskQuery,
+  type TaskRecord,
+  type TaskState,
+  type TaskStore,
+  type TransitionOptions,
+  type Usage,
+  type WriteOptions,
+} from '@baton/core/adapter';
+import { texts, type Db, type Statement } from './db.js';
+import { eventParams, fromMs } from './event-rows.js';
 import type { Notifier } from './notifier.js';
 import type { PgRow } from './pg-types.js';
-import { taskColumns, toTask } from './rows.js';
+import { decodeTask, jsonText, taskColumns } from './task-rows.js';
+import { taskSql } from './task-statements.js';
 
-// Statements that find tasks by an id array test the state through this opaque form, so the
-// planner cannot pair the state index with the primary key (a bitmap AND that reads every
-// running task): the ids alone pick the rows, whatever the statistics say.
-export const stateIs = (t: string, value: string) => `(${t}.state || '') = ${value}`;
+type Sql = ReturnType<typeof taskSql>;
+type Key = Exclude<keyof Sql, 'counts'>;
 
-/** How an outcome rewrites its task row (`o` is the outcome, `t` the row); shared with finishAndSettle. */
-export const OUTCOME_SET = `
-        state = o.state,
-        result = CASE WHEN o.state IN ('completed', 'dead') THEN o.result ELSE t.result END,
-        error = CASE WHEN o.state = 'pending' THEN t.error ELSE o.error END,
-        duration_ms = coalesce(o.duration_ms, t.duration_ms),
-        attempt = t.attempt + CASE WHEN o.state = 'scheduled' THEN 1 ELSE 0 END,
-        lease_id = NULL,
-        updated_at = now(),
-        finished_at = CASE WHEN o.state IN ('completed', 'dead') THEN now() END`;
-
-const sql = (channel: string) => ({
-  // delay_ms null: create only (TaskStore.create); a number: also enqueue with that delay in the
-  // same row write (TaskFlow.createAndEnqueue).
-  create: `
-    WITH input AS (
-      SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (
-        id text, type text, input jsonb, key text, ttl_ms float8, run_id text, phase_id text, max_retries int, budget jsonb, delay_ms float8
-      )) WITH ORDINALITY AS x(id, type, input, key, ttl_ms, run_id, phase_id, max_retries, budget, delay_ms, ord)
-    ), claimed AS (
-      INSERT INTO :SCHEMA:.idempotency_keys AS k (key, task_id, expires_at)
-      SELECT key, id, clock_timestamp() + ttl_ms * interval '1 millisecond' FROM input ORDER BY ord
-      ON CONFLICT (key) DO UPDATE SET task_id = excluded.task_id, expires_at = excluded.expires_at
-        WHERE k.expires_at <= clock_timestamp()
-      RETURNING k.key, k.task_id
-    ), created AS (
-      INSERT INTO :SCHEMA:.tasks (id, type, input, idempotency_key, run_id, phase_id, max_retries, budget, q_ready_at)
-      SELECT i.id, i.type, coalesce(i.input, 'null'::jsonb), i.key, i.run_id, i.phase_id, i.max_retries, i.budget,
-             statement_timestamp() + i.delay_ms * interval '1 millisecond'
-      FROM input i JOIN claimed c ON c.key = i.key AND c.task_id = i.id
-      ORDER BY i.ord
-      RETURNING q_ready_at IS NOT NULL AS queued
-    ), announced AS (
-      SELECT pg_notify('${channel}', '') FROM created WHERE queued LIMIT 1
-    )
-    SELECT i.ord, c.task_id AS created,
-           CASE WHEN c.task_id IS NULL THEN (SELECT k.task_id FROM :SCHEMA:.idempotency_keys k WHERE k.key = i.key) END AS existing,
-           (SELECT count(*) FROM announced) AS announced
-    FROM input i LEFT JOIN claimed c ON c.key = i.key
-    ORDER BY i.ord`,
-  // A concurrent create committed the key after our statement's snapshot: read it now.
-  existingKeys: `SELECT key, task_id FROM :SCHEMA:.idempotency_keys WHERE key = ANY($1::text[])`,
-  get: `SELECT ${taskColumns('t')} FROM :SCHEMA:.tasks t WHERE t.id = $1`,
-  counts: `SELECT phase_id, state, count(*)::int AS n FROM :SCHEMA:.tasks GROUP BY phase_id, state`,
-  start: `
-    UPDATE :SCHEMA:.tasks t
-    SET state = 'running', lease_id = c.lease_id, worker_id = c.worker_id, started_at = now(), updated_at = now()
-    FROM unnest($1::text[], $2::text[], $3::text[]) AS c(task_id, lease_id, worker_id)
-    WHERE t.id = ANY($1::text[]) AND t.id = c.task_id AND ${stateIs('t', `'pending'`)}
-    RETURNING ${taskColumns('t')}`,
-  states: `SELECT id, state FROM :SCHEMA:.tasks WHERE id = ANY($1::text[])`,
-  finish: `
-    WITH o AS (
-      SELECT * FROM json_to_recordset($1::json) AS o(task_id text, lease_id text, state text, result jsonb, error jsonb, duration_ms float8)
-    )
-    UPDATE :SCHEMA:.tasks t
-    SET ${OUTCOME_SET}
-    FROM o
-    WHERE t.id = ANY($2::text[]) AND t.id = o.task_id AND t.lease_id = o.lease_id AND ${stateIs('t', `'running'`)}
-    RETURNING t.id AS task_id, o.lease_id`,
-  recover: `
-    WITH moved AS (
-      UPDATE :SCHEMA:.tasks t
-      SET state = CASE WHEN t.recoveries + 1 > $3 THEN 'dead' ELSE 'pending' END,
-          recoveries = t.recoveries + 1,
-          lease_id = NULL,
-          updated_at = now(),
-          finished_at = CASE WHEN t.recoveries + 1 > $3 THEN now() END,
-          -- A dead task's (reclaimed, unleased) delivery would only be claimed to be thrown away.
-          q_ready_at = CASE WHEN t.recoveries + 1 > $3 AND t.q_lease_id IS NULL THEN NULL ELSE t.q_ready_at END,
-          error = CASE WHEN t.recoveries + 1 > $3 THEN jsonb_build_object(
-            'name', 'PoisonPillError',
-            'message', format('Task was reclaimed %s times after its worker stopped heartbeating (maxRecoveries %s); it is dead as a poison pill. Find why its workers crash or stall, then re-run it.', t.recoveries + 1, $3),
-            'code', 'POISON_PILL',
-            'stack', NULL) ELSE t.error END
-      FROM unnest($1::text[], $2::text[]) AS r(task_id, lease_id)
-      WHERE t.id = ANY($1::text[]) AND t.id = r.task_id AND t.lease_id = r.lease_id AND ${stateIs('t', `'running'`)}
-      RETURNING t.id, t.state
-    )
-    SELECT id, state FROM moved`,
-  transition: `
-    UPDATE :SCHEMA:.tasks t
-    SET state = $3::text, lease_id = NULL, updated_at = now(),
-        finished_at = CASE WHEN $3::text IN ('completed', 'dead', 'cancelled') THEN now() END,
-        error = coalesce($4::jsonb, t.error)
-    WHERE t.id = ANY($1::text[]) AND ${stateIs('t', 'ANY($2::text[])')}
-    RETURNING t.id`,
-  recordUsage: `
-    UPDATE :SCHEMA:.tasks
-    SET cost_usd = cost_usd + $3, tokens = tokens + $4, updated_at = now()
-    WHERE id = $1 AND lease_id = $2 AND state = 'running'
-    RETURNING cost_usd, tokens`,
-  cancelPhase: `
-    UPDATE :SCHEMA:.tasks
-    SET state = 'cancelled', lease_id = NULL, updated_at = now(), finished_at = now()
-    WHERE phase_id = $1 AND state IN ('pending', 'running', 'scheduled')
-    RETURNING id`,
-  purge: `
-    WITH cutoff AS (
-      SELECT finished_at, seq FROM :SCHEMA:.tasks
-      WHERE state = $1 AND finished_at IS NOT NULL
-      ORDER BY finished_at DESC, seq DESC
-      OFFSET $3 LIMIT 1
-    ), oldest AS (
-      -- Both conditions hold for a prefix of (finished_at, seq) order: look only at the oldest rows.
-      SELECT t.id, t.finished_at, t.seq FROM :SCHEMA:.tasks t
-      WHERE t.state = $1 AND t.finished_at IS NOT NULL
-      ORDER BY t.finished_at, t.seq
-      LIMIT $4
-      FOR UPDATE SKIP LOCKED
-    ), victims AS (
-      SELECT o.id FROM oldest o
-      WHERE o.finished_at < now() - $2 * interval '1 millisecond'
-         OR (o.finished_at, o.seq) <= (SELECT finished_at, seq FROM cutoff)
-    ), gone AS (
-      DELETE FROM :SCHEMA:.tasks t USING victims v WHERE t.id = v.id RETURNING 1
-    )
-    SELECT count(*)::int AS n FROM gone`,
-  purgeKeys: `
-    DELETE FROM :SCHEMA:.idempotency_keys WHERE key IN (
-      SELECT key FROM :SCHEMA:.idempotency_keys WHERE expires_at < now() LIMIT $1
-    )`,
-});
-
-const MAX_LIST = 1000;
-
-type Sql = ReturnType<typeof sql>;
+const COUNT_KEYS: Record<CountBy, string> = { phase: 'phase_id', queue: 'queue', type: 'type' };
 
 export class PostgresTaskStore implements TaskStore {
-  private readonly q: Record<keyof Sql, Statement>;
+  private readonly q: Record<Key, Statement>;
+  private readonly countStatements: Record<CountBy, Statement>;
   private readonly listStatements = new Map<string, Statement>();
 
   constructor(
     private readonly db: Db,
     private readonly notifier: Notifier,
   ) {
-    this.q = Object.fromEntries(Object.entries(sql(db.names.channel)).map(([k, text]) => [k, db.statement(`tasks.${k}`, text)])) as Record<keyof Sql, Statement>;
+    const sql = taskSql(db.names.channel);
+    const { counts, ...rest } = sql;
+    this.q = Object.fromEntries(Object.entries(rest).map(([k, text]) => [k, db.statement(text)])) as Record<Key, Statement>;
+    this.countStatements = { phase: db.statement(counts(COUNT_KEYS.phase)), queue: db.statement(counts(COUNT_KEYS.queue)), type: db.statement(counts(COUNT_KEYS.type)) };
   }
 
-  create(tasks: NewTask[], options?: WriteOptions): Promise<CreateResult[]> {
-    return this.createRows(tasks, null, options);
+  create(tasks: NewTask[], options?: WriteOptions & { events?: (NewEvent[] | undefined)[] }): Promise<CreateResult[]> {
+    return this.db.run('tasks.create', () => this.createRows(tasks, null, options, options?.events));
   }
 
-  /** Creates tasks; with `delaysMs`, also enqueues each task it creates (TaskFlow.createAndEnqueue). */
-  async createRows(tasks: NewTask[], delaysMs: readonly (number | undefined)[] | null, options?: WriteOptions): Promise<CreateResult[]> {
+  /** Creates tasks; with `delaysMs`, also enqueues each task it creates (TaskFlow.createAndEnqueue). Call inside `db.run`. */
+  async createRows(
+    tasks: readonly NewTask[],
+    delaysMs: readonly (number | undefined)[] | null,
+    options: WriteOptions | undefined,
+    events: readonly (readonly NewEvent[] | undefined)[] | undefined,
+  ): Promise<CreateResult[]> {
     if (tasks.length === 0) return [];
     // One key may appear twice in a batch: the first creates, the rest point at it.
     const firstOfKey = new Map<string, number>();
     const unique: NewTask[] = [];
+    const uniqueEvents: (readonly NewEvent[] | undefined)[] = [];
     const delays: (number | null)[] = [];
     tasks.forEach((t, i) => {
-      if (!firstOfKey.has(t.idempotencyKey)) {
-        firstOfKey.set(t.idempotencyKey, unique.length);
-        unique.push(t);
-        delays.push(delaysMs === null ? null : Math.max(0, delaysMs[i] ?? 0));
-      }
+      if (firstOfKey.has(t.idempotencyKey)) return;
+      firstOfKey.set(t.idempotencyKey, unique.length);
+      unique.push(t);
+      uniqueEvents.push(events?.[i]);
+      delays.push(delaysMs === null ? null : Math.max(0, delaysMs[i] ?? 0));
     });
-    const payload = JSON.stringify(
+    const scalars = JSON.stringify(
       unique.map((t, i) => ({
         id: t.id,
         type: t.type,
-        input: t.input,
+        queue: t.queue,
+        priority: t.priority,
+        group_key: t.group,
         key: t.idempotencyKey,
         ttl_ms: t.keyTtlMs,
         run_id: t.runId,
@@ -199,134 +99,251 @@ export class PostgresTaskStore implements TaskStore {
         delay_ms: delays[i],
       })),
     );
-    const rows = await this.db.run(this.q.create, [payload], options);
-    if (delaysMs !== null && options?.transaction === undefined && rows.some((r) => r.created !== null)) this.notifier.wake();
+    const inputs = texts(unique.map((t) => jsonText(t.input)));
+    const traces = texts(unique.map((t) => (t.traceContext === null ? '' : jsonText(t.traceContext))));
+    const rows = await this.db.query(this.q.create, [scalars, inputs, traces, ...eventParams(uniqueEvents)], options);
+    if (delaysMs !== null && options?.transaction === undefined) {
+      for (const q of new Set(unique.filter((_, i) => rows[i]?.created !== null).map((t) => t.queue))) this.notifier.wake(q);
+    }
     const results: CreateResult[] = rows.map((r) =>
       r.created !== null ? { id: r.created as string, duplicate: false } : { id: (r.existing as string | null) ?? '', duplicate: true },
     );
-    const unresolved = results.flatMap((r, i) => (r.id === '' ? [unique[i]?.idempotencyKey ?? ''] : []));
+    const unresolved = results.flatMap((r, i) => (r.id === '' ? [unique[i]!.idempotencyKey] : []));
     if (unresolved.length > 0) {
-      const found = await this.db.run(this.q.existingKeys, [unresolved], options);
+      const found = await this.db.query(this.q.existingKeys, [unresolved], options);
       const byKey = new Map(found.map((r) => [r.key as string, r.task_id as string]));
       results.forEach((r, i) => {
-        if (r.id === '') r.id = byKey.get(unique[i]?.idempotencyKey ?? '') ?? '';
+        if (r.id === '') r.id = byKey.get(unique[i]!.idempotencyKey) ?? '';
       });
     }
     return tasks.map((t) => {
-      const first = firstOfKey.get(t.idempotencyKey) ?? 0;
-      const res = results[first] ?? { id: '', duplicate: true };
+      const first = firstOfKey.get(t.idempotencyKey)!;
+      const res = results[first]!;
       return unique[first] === t ? res : { id: res.id, duplicate: true };
     });
   }
 
-  async get(id: string): Promise<TaskRecord | null> {
-    const rows = await this.db.run(this.q.get, [id]);
-    return rows[0] ? toTask(rows[0]) : null;
-  }
-
-  async list(filter: TaskFilter): Promise<TaskRecord[]> {
-    const where: string[] = [];
-    const values: unknown[] = [];
-    const param = (v: unknown) => {
-      values.push(v);
-      return `$${values.length}`;
-    };
-    if (filter.ids) where.push(`t.id = ANY(${param(filter.ids)}::text[])`);
-    if (filter.states) where.push(`t.state = ANY(${param(filter.states)}::text[])`);
-    if (filter.type !== undefined) where.push(`t.type = ${param(filter.type)}`);
-    if (filter.runId !== undefined) where.push(`t.run_id = ${param(filter.runId)}`);
-    if (filter.phaseId !== undefined) where.push(`t.phase_id = ${param(filter.phaseId)}`);
-    if (filter.idleForMs !== undefined) where.push(`t.updated_at <= now() - ${param(filter.idleForMs)} * interval '1 millisecond'`);
-    const limit = Math.min(MAX_LIST, Math.max(0, Math.floor(filter.limit ?? 100)));
-    const text = `SELECT ${taskColumns('t')} FROM :SCHEMA:.tasks t ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.seq LIMIT ${param(limit)}`;
-    let stmt = this.listStatements.get(text);
-    if (!stmt) {
-      stmt = this.db.statement('tasks.list', text);
-      this.listStatements.set(text, stmt);
-    }
-    return (await this.db.run(stmt, values)).map(toTask);
-  }
-
-  async counts(): Promise<TaskCount[]> {
-    const rows = await this.db.run(this.q.counts, []);
-    return rows.map((r) => ({ phaseId: (r.phase_id as string | null) ?? null, state: r.state as TaskState, count: r.n as number }));
-  }
-
-  async start(claims: StartClaim[]): Promise<StartResult[]> {
-    if (claims.length === 0) return [];
-    const rows = await this.db.run(this.q.start, [claims.map((c) => c.taskId), claims.map((c) => c.leaseId), claims.map((c) => c.workerId)]);
-    const started = new Map(rows.map((r) => [r.id as string, toTask(r)]));
-    const others = claims.filter((c) => started.get(c.taskId)?.leaseId !== c.leaseId);
-    let states = new Map<string, TaskState>();
-    if (others.length > 0) {
-      const found = await this.db.run(this.q.states, [others.map((c) => c.taskId)]);
-      states = new Map(found.map((r) => [r.id as string, r.state as TaskState]));
-    }
-    return claims.map((c) => {
-      const task = started.get(c.taskId);
-      if (task && task.leaseId === c.leaseId) return { taskId: c.taskId, task };
-      return { taskId: c.taskId, task: null, state: states.get(c.taskId) ?? null };
+  get(id: string): Promise<TaskRecord | null> {
+    return this.db.run('tasks.get', async () => {
+      const row = (await this.db.query(this.q.get, [id]))[0];
+      return row === undefined ? null : (await this.read(row)).task;
     });
   }
 
-  async finish(outcomes: TaskOutcome[]): Promise<boolean[]> {
-    if (outcomes.length === 0) return [];
-    const payload = JSON.stringify(outcomes.map(outcomeRow));
-    const rows = await this.db.run(this.q.finish, [payload, outcomes.map((o) => o.taskId)]);
-    return appliedPerOutcome(outcomes, rows);
-  }
-
-  async recover(refs: { taskId: string; leaseId: string }[], maxRecoveries: number): Promise<RecoverResult[]> {
-    if (refs.length === 0) return [];
-    const rows = await this.db.run(this.q.recover, [refs.map((r) => r.taskId), refs.map((r) => r.leaseId), maxRecoveries]);
-    const moved = new Map(rows.map((r) => [r.id as string, r.state as TaskState]));
-    return refs.map((r) => {
-      const state = moved.get(r.taskId);
-      moved.delete(r.taskId);
-      return state === 'dead' ? 'dead' : state === 'pending' ? 'recovered' : 'skipped';
+  list(query: TaskQuery): Promise<TaskPage> {
+    return this.db.run('tasks.list', async () => {
+      let after = 0;
+      if (query.cursor !== undefined) {
+        const decoded = orderCursor.decode(query.cursor);
+        if (decoded === null) throw new ValidationError(`tasks.list: invalid task page cursor ${JSON.stringify(query.cursor.slice(0, 40))}: pass back a cursor a previous page returned.`);
+        after = decoded;
+      }
+      if (query.limit <= 0) return { tasks: [], cursor: null };
+      const where: string[] = [];
+      const values: unknown[] = [];
+      const param = (v: unknown) => {
+        values.push(v);
+        return `$${values.length}`;
+      };
+      if (query.ids !== undefined) where.push(`t.id = ANY(${param(query.ids)}::text[])`);
+      if (query.states !== undefined) where.push(`t.state = ANY(${param(query.states)}::text[])`);
+      if (query.type !== undefined) where.push(`t.type = ${param(query.type)}`);
+      if (query.queue !== undefined) where.push(`t.queue = ${param(query.queue)}`);
+      if (query.runId !== undefined) where.push(`t.run_id = ${param(query.runId)}`);
+      if (query.phaseId !== undefined) where.push(`t.phase_id = ${param(query.phaseId)}`);
+      if (query.since !== undefined) where.push(`t.created_at >= ${fromMs(`${param(query.since)}::float8`)}`);
+      if (query.until !== undefined) where.push(`t.created_at < ${fromMs(`${param(query.until)}::float8`)}`);
+      if (query.idleForMs !== undefined) where.push(`t.updated_at <= now() - ${param(query.idleForMs)}::float8 * interval '1 millisecond'`);
+      where.push(`t.seq > ${param(after)}`);
+      // One row ahead: whether this page holds the last match.
+      const text = `SELECT ${taskColumns('t')}, t.seq FROM :SCHEMA:.tasks t WHERE ${where.join(' AND ')} ORDER BY t.seq LIMIT ${param(query.limit + 1)}`;
+      let stmt = this.listStatements.get(text);
+      if (stmt === undefined) {
+        stmt = this.db.statement(text);
+        this.listStatements.set(text, stmt);
+      }
+      const rows = await this.db.query(stmt, values);
+      const page = rows.slice(0, query.limit);
+      const tasks: TaskRecord[] = [];
+      for (const r of page) tasks.push((await this.read(r)).task);
+      const more = rows.length > query.limit;
+      return { tasks, cursor: more ? orderCursor.encode(Number(page[page.length - 1]!.seq)) : null };
     });
   }
 
-  async transition(ids: string[], from: TaskState[], to: TaskState, error?: StoredError): Promise<string[]> {
-    if (ids.length === 0 || from.length === 0) return [];
-    const rows = await this.db.run(this.q.transition, [ids, from, to, error === undefined ? null : JSON.stringify(error)]);
-    return rows.map((r) => r.id as string);
+  counts(by: CountBy): Promise<TaskCount[]> {
+    return this.db.run('tasks.counts', async () => {
+      // `by` is required; a caller of the v1 port (the bench harness) passes none: count by phase as v1 did.
+      const rows = await this.db.query(this.countStatements[by] ?? this.countStatements.phase, []);
+      return rows.map((r) => ({ key: (r.key as string | null) ?? null, state: r.state as TaskState, count: r.n as number, oldestUpdatedAt: r.oldest as number }));
+    });
   }
 
-  async recordUsage(taskId: string, leaseId: string, delta: Usage): Promise<Usage | null> {
-    const rows = await this.db.run(this.q.recordUsage, [taskId, leaseId, delta.costUsd, delta.tokens]);
-    const r = rows[0];
-    return r ? { costUsd: r.cost_usd as number, tokens: r.tokens as number } : null;
+  start(claims: StartClaim[], options?: { startedEvents?: boolean }): Promise<StartResult[]> {
+    return this.db.run('tasks.start', async () => {
+      if (claims.length === 0) return [];
+      const rows = await this.db.query(this.q.start, [claims.map((c) => c.taskId), claims.map((c) => c.leaseId), claims.map((c) => c.workerId), options?.startedEvents === true]);
+      return this.startResults(rows, 'claim_id');
+    });
   }
 
-  async cancelPhase(phaseId: string): Promise<string[]> {
-    const rows = await this.db.run(this.q.cancelPhase, [phaseId]);
-    return rows.map((r) => r.id as string);
+  /**
+   * What a start (or a claim that starts) answers per row: the started task; or, when the started
+   * row cannot be decoded, the task quarantined just now (`corrupt`); or where the task is (and
+   * the lease a running one holds). Rows decode synchronously; only a corrupt one costs a write.
+   */
+  async startResults(rows: readonly PgRow[], idColumn: string): Promise<StartResult[]> {
+    const out: StartResult[] = [];
+    let corrupt: number[] | null = null;
+    for (const r of rows) {
+      const taskId = r[idColumn] as string;
+      if (r.started !== true) {
+        const state = (r.prior_state as TaskState | null) ?? null;
+        out.push(state === 'running' ? { taskId, task: null, state, leaseId: (r.prior_lease as string | null) ?? null } : { taskId, task: null, state });
+        continue;
+      }
+      const decoded = decodeTask(r);
+      if (needsQuarantine(decoded.task, decoded.found)) (corrupt ??= []).push(out.length);
+      out.push({ taskId, task: decoded.task });
+    }
+    for (const i of corrupt ?? []) {
+      const { task, corrupt: found } = await this.read(rows[i]!);
+      out[i] = found === null ? { taskId: task.id, task: null, state: task.state } : { taskId: task.id, task: null, state: task.state, corrupt: found };
+    }
+    return out;
   }
 
-  async purge(options: PurgeOptions): Promise<number> {
-    if (options.limit <= 0) return 0;
-    const rows = await this.db.run(this.q.purge, [options.state, options.olderThanMs, options.keepLatest, options.limit]);
-    // Expired idempotency keys go with the retention pass: nothing else reads them.
-    await this.db.run(this.q.purgeKeys, [options.limit]);
-    return Number(rows[0]?.n ?? 0);
+  finish(outcomes: TaskOutcome[]): Promise<boolean[]> {
+    return this.db.run('tasks.finish', async () => {
+      if (outcomes.length === 0) return [];
+      const rows = await this.db.query(this.q.finish, [...outcomeParams(outcomes), outcomes.map((o) => o.taskId), ...eventParams(outcomes.map((o) => o.events))]);
+      return appliedPerRef(outcomes, rows);
+    });
+  }
+
+  heartbeat(refs: LeaseRef[]): Promise<boolean[]> {
+    return this.db.run('tasks.heartbeat', async () => {
+      if (refs.length === 0) return [];
+      return appliedPerRef(refs, await this.db.query(this.q.heartbeat, [refs.map((r) => r.taskId), refs.map((r) => r.leaseId)]));
+    });
+  }
+
+  recover(items: RecoverItem[], maxRecoveries: number): Promise<RecoverResult[]> {
+    return this.db.run('tasks.recover', async () => {
+      if (items.length === 0) return [];
+      const [evMeta, evData] = recoverEventParams(items);
+      const rows = await this.db.query(this.q.recover, [
+        JSON.stringify(items.map((i) => ({ task_id: i.taskId, lease_id: i.leaseId }))),
+        texts(items.map((i) => jsonText(i.poisonPill))),
+        maxRecoveries,
+        items.map((i) => i.taskId),
+        evMeta,
+        evData,
+      ]);
+      const results: RecoverResult[] = items.map(() => 'skipped');
+      for (const r of rows) results[Number(r.i) - 1] = r.state === 'dead' ? 'dead' : 'recovered';
+      return results;
+    });
+  }
+
+  transition(ids: string[], from: readonly TaskState[], to: TaskState, options?: TransitionOptions): Promise<string[]> {
+    return this.db.run('tasks.transition', async () => {
+      if (ids.length === 0 || from.length === 0) return [];
+      const error = options?.error === undefined ? null : jsonText(options.error);
+      const rows = await this.db.query(this.q.transition, [ids, from, to, error, ...eventParams(options?.events)]);
+      return rows.map((r) => r.id as string);
+    });
+  }
+
+  retry(ids: string[], options: RetryOptions): Promise<string[]> {
+    return this.db.run('tasks.retry', async () => {
+      if (ids.length === 0) return [];
+      const rows = await this.db.query(this.q.retry, [ids, options.resetAttempts, ...eventParams(options.events)]);
+      return rows.map((r) => r.id as string);
+    });
+  }
+
+  recordUsage(taskId: string, leaseId: string, delta: Usage): Promise<Usage | null> {
+    return this.db.run('tasks.recordUsage', async () => {
+      const r = (await this.db.query(this.q.recordUsage, [taskId, leaseId, delta.costUsd, delta.tokens]))[0];
+      return r === undefined ? null : { costUsd: r.cost_usd as number, tokens: r.tokens as number };
+    });
+  }
+
+  setProgress(taskId: string, leaseId: string, progress: JsonValue, options?: Audited): Promise<boolean> {
+    return this.db.run('tasks.setProgress', async () => {
+      const rows = await this.db.query(this.q.setProgress, [taskId, leaseId, jsonText(progress), ...eventParams(options?.events === undefined ? undefined : [options.events])]);
+      return Number(rows[0]?.n ?? 0) > 0;
+    });
+  }
+
+  purge(options: PurgeOptions): Promise<number> {
+    return this.db.run('tasks.purge', async () => {
+      if (options.limit <= 0) return 0;
+      const rows = await this.db.query(this.q.purge, [options.state, options.olderThanMs, options.keepLatest, options.limit]);
+      // Expired idempotency keys go with the retention pass: nothing else reads them.
+      await this.db.query(this.q.purgeKeys, [options.limit]);
+      return Number(rows[0]?.n ?? 0);
+    });
+  }
+
+  delete(ids: string[]): Promise<number> {
+    return this.db.run('tasks.delete', async () => {
+      if (ids.length === 0) return 0;
+      return Number((await this.db.query(this.q.delete, [ids]))[0]?.n ?? 0);
+    });
+  }
+
+  /**
+   * Decodes a row; one that cannot be decoded is quarantined now (`corrupt` set) unless it
+   * already is. Returns the record as stored afterwards.
+   */
+  private async read(r: PgRow): Promise<{ task: TaskRecord; corrupt: Corruption | null }> {
+    const { task, found } = decodeTask(r);
+    if (!needsQuarantine(task, found)) return { task, corrupt: null };
+    const error = transitions.corruptRecordError(task.id, found);
+    const event = transitions.corruptEvent(task, found, newId(), Date.now());
+    const rows = await this.db.query(this.q.quarantine, [task.id, jsonText(error), jsonText(found), event.id, jsonText(event.data)]);
+    this.db.logger.error({ taskId: task.id, field: found.field, reason: found.reason }, 'task quarantined: its stored record cannot be decoded');
+    if (rows[0] !== undefined) return { task: decodeTask(rows[0]).task, corrupt: found };
+    // Another reader quarantined it first: report it as stored.
+    const again = (await this.db.query(this.q.get, [task.id]))[0];
+    return { task: again === undefined ? task : decodeTask(again).task, corrupt: null };
   }
 }
 
-/** Per outcome, whether its (task_id, lease_id) came back from the fenced update. */
-/** An outcome as the finish statements' `json_to_recordset` reads it. */
-export function outcomeRow(o: TaskOutcome) {
-  return {
-    task_id: o.taskId,
-    lease_id: o.leaseId,
-    state: o.state,
-    result: o.result === undefined ? null : o.result,
-    error: o.error ?? null,
-    duration_ms: o.durationMs ?? null,
-  };
+/** A row with an undecodable field is quarantined, unless it already is (dead with its corruption kept). */
+function needsQuarantine(task: TaskRecord, found: Corruption | null): found is Corruption {
+  return found !== null && !(task.state === 'dead' && task.corruption !== null);
 }
 
-export function appliedPerOutcome(outcomes: { taskId: string; leaseId: string }[], rows: PgRow[]): boolean[] {
+/** $1-$3 of the finish statements: scalars, result texts, error texts ('' = none given). */
+export function outcomeParams(outcomes: readonly TaskOutcome[], extra?: (o: TaskOutcome, i: number) => object): [string, string, string] {
+  return [
+    JSON.stringify(outcomes.map((o, i) => ({ task_id: o.taskId, lease_id: o.leaseId, state: o.state, duration_ms: o.durationMs ?? null, ...extra?.(o, i) }))),
+    texts(outcomes.map((o) => jsonText(o.result ?? null))),
+    texts(outcomes.map((o) => (o.error === undefined ? '' : jsonText(o.error)))),
+  ];
+}
+
+/** Per ref, whether its (task_id, lease_id) came back from the fenced statement. */
+export function appliedPerRef(refs: readonly LeaseRef[], rows: PgRow[]): boolean[] {
   const applied = new Set(rows.map((r) => `${r.lease_id as string}\u0000${r.task_id as string}`));
-  return outcomes.map((o) => applied.has(`${o.leaseId}\u0000${o.taskId}`));
+  return refs.map((o) => applied.has(`${o.leaseId}\u0000${o.taskId}`));
+}
+
+/** Recover's events: each item's recovered and dead lists, tagged 'pending' and 'dead'. */
+function recoverEventParams(items: readonly RecoverItem[]): [string, string] {
+  const lists: (NewEvent[] | undefined)[] = [];
+  const kinds: string[] = [];
+  const index: number[] = [];
+  items.forEach((item, i) => {
+    for (const [kind, events] of [['pending', item.recoveredEvents], ['dead', item.deadEvents]] as const) {
+      if (events === undefined || events.length === 0) continue;
+      lists.push(events);
+      kinds.push(kind);
+      index.push(i);
+    }
+  });
+  return eventParams(lists, kinds, index);
 }

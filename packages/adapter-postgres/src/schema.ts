@@ -1,19 +1,17 @@
 // Names the adapter derives from the schema: the quoted identifier put into SQL, the
-// LISTEN/NOTIFY channel and the advisory-lock keys. The schema name is validated first, so
+// LISTEN/NOTIFY channel and the migration lock's key. The schema name is validated first, so
 // nothing the user typed reaches SQL unchecked.
-import { validateName } from '@baton/core';
+import { validateName } from '@baton/core/adapter';
 
 export interface SchemaNames {
   /** The validated schema name, e.g. `baton`. */
   readonly name: string;
   /** The quoted identifier for SQL, e.g. `"baton"`. */
   readonly ident: string;
-  /** LISTEN/NOTIFY channel on which new deliveries are announced. */
+  /** LISTEN/NOTIFY channel on which ready work is announced (the payload names the queue). */
   readonly channel: string;
   /** Advisory-lock key pair (classid, objid) serialising migrations of this schema. */
   readonly migrationLock: readonly [number, number];
-  /** Advisory-lock key pair serialising event appends, so seq follows commit order. */
-  readonly eventLock: readonly [number, number];
 }
 
 // "baton" as a 32-bit integer: the advisory-lock namespace, so our keys don't collide with
@@ -27,7 +25,6 @@ export function schemaNames(schema: unknown = 'baton'): SchemaNames {
     ident: `"${name}"`,
     channel: `baton_${name}`,
     migrationLock: Object.freeze([LOCK_NAMESPACE, fnv1a(`${name}:migrate`)] as const),
-    eventLock: Object.freeze([LOCK_NAMESPACE, fnv1a(`${name}:events`)] as const),
   });
 }
 

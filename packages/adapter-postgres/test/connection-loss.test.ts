@@ -3,7 +3,8 @@
 // The pool replaces them, LISTEN comes back, writes that failed are retried, the process does
 // not crash, and every task ends completed.
 import { afterAll, describe, expect, it } from 'vitest';
-import { createBaton, newId } from '@baton/core';
+import { createBaton, silentLogger } from '@baton/core';
+import { newId } from '@baton/core/adapter';
 import { postgresBackend } from '@baton/postgres';
 import { DATABASE_URL, dropSchema, newPool, randomSchema, reachable, skipReason, sleep } from './helpers.js';
 
@@ -24,6 +25,7 @@ describe.skipIf(!reachable)(`connection loss ${skipReason}`, () => {
     const backend = postgresBackend(url.toString(), { schema, poolSize: 6 });
     const baton = createBaton({
       backend,
+      logger: silentLogger,
       worker: { concurrency: 8, stallTimeoutMs: 2_000, heartbeatIntervalMs: 400, pollIntervalMs: 200, shutdownDeadlineMs: 2_000 },
       retry: { baseMs: 50, maxMs: 200, maxRetries: 5 },
       checkpoints: { intervalMs: 0 },
@@ -78,7 +80,7 @@ describe.skipIf(!reachable)(`connection loss ${skipReason}`, () => {
       expect(rows[0].n).toBe(1);
 
       await baton.stop();
-      const completedEvents = await backend.events.query({ type: 'task.completed', limit: 1000 });
+      const completedEvents = await backend.events.query({ type: ['task.completed'], limit: 1000 });
       expect(new Set(completedEvents.map((e) => e.taskId)).size).toBe(TASKS);
     } finally {
       await baton.close();

@@ -1,13 +1,16 @@
-// The query paths that run all day must use an index, never read a large table whole: the claim,
-// the due-timer claim, the stalled-lease (reclaim) query and the batched completion. The tables
-// hold ~20k rows each; plans are checked before statistics exist (a fresh schema under load) and
-// after ANALYZE, as custom and as generic (prepared) plans.
+// The query paths that run all day must use an index, never read a large table whole: the claim
+// (over unlimited and limited queues), the wait's next-due probe, the stalled-lease (reclaim)
+// query, the due-timer claim, the batched completion, the heartbeat, and the single-port task
+// writes a composed flow uses (production preset). The tables hold ~20k rows each; plans are
+// checked before statistics exist (a fresh schema under load) and after ANALYZE, as custom and as
+// generic (prepared) plans; the PL/pgSQL functions' inner statements through auto_explain.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, schemaNames } from '@baton/postgres';
-import { queueSql } from '../src/postgres-queue.js';
-import { finishAndSettleSql } from '../src/postgres-task-flow.js';
+import { migrate } from '../src/postgres-migrations.js';
+import { FLOW_HEARTBEAT_SQL, finishAndSettleSql } from '../src/postgres-task-flow.js';
+import { queueSql } from '../src/queue-statements.js';
 import { TIMER_SQL } from '../src/postgres-timer-store.js';
-import { withSchema } from '../src/schema.js';
+import { taskSql } from '../src/task-statements.js';
+import { schemaNames, withSchema } from '../src/schema.js';
 import { dropSchema, newPool, randomSchema, reachable, skipReason } from './helpers.js';
 
 const ROWS = 20_000;
@@ -26,13 +29,15 @@ describe.skipIf(!reachable)(`query plans over ${ROWS} rows ${skipReason}`, () =>
   const names = schemaNames(schema);
   const pool = newPool(2);
   const S = names.ident;
+  const ids = (n: number, at: (i: number) => string) => `ARRAY[${Array.from({ length: n }, (_, i) => `'${at(i)}'`).join(',')}]`;
 
   beforeAll(async () => {
     await migrate(pool, { schema });
-    // A quarter finished, a quarter leased (half of those expired), half ready or delayed.
+    // A quarter finished, a quarter leased (half of those expired), half ready or delayed; four
+    // queues, five priorities, groups in one of them.
     await pool.query(`
-      INSERT INTO ${S}.tasks (id, type, input, idempotency_key, state, q_ready_at, q_lease_id, q_lease_expires_at, lease_id, finished_at)
-      SELECT 't' || g, 'job', '{"n":1}', 'k' || g,
+      INSERT INTO ${S}.tasks (id, type, input, idempotency_key, queue, priority, group_key, state, q_ready_at, q_lease_id, q_lease_expires_at, lease_id, finished_at)
+      SELECT 't' || g, 'job', '{"n":1}', 'k' || g, 'q' || (g % 4), g % 5 - 2, CASE WHEN g % 4 = 2 THEN 'grp' || (g % 7) END,
         CASE g % 4 WHEN 0 THEN 'completed' WHEN 1 THEN 'running' ELSE 'pending' END,
         CASE WHEN g % 4 = 0 THEN NULL WHEN g % 4 = 3 THEN now() + interval '1 hour' ELSE now() - g * interval '1 ms' END,
         CASE WHEN g % 4 = 1 THEN 'lease-' || g END,
@@ -41,8 +46,8 @@ describe.skipIf(!reachable)(`query plans over ${ROWS} rows ${skipReason}`, () =>
         CASE WHEN g % 4 = 0 THEN now() END
       FROM generate_series(1, ${ROWS}) g`);
     await pool.query(`
-      INSERT INTO ${S}.deliveries (task_id, ready_at, lease_id, lease_expires_at)
-      SELECT 'd' || g, now() - g * interval '1 ms',
+      INSERT INTO ${S}.deliveries (task_id, queue, priority, ready_at, lease_id, lease_expires_at)
+      SELECT 'd' || g, 'q' || (g % 4), g % 3, now() - g * interval '1 ms',
         CASE WHEN g % 2 = 0 THEN 'lease-' || g END,
         CASE WHEN g % 2 = 0 THEN now() + CASE WHEN g % 4 = 0 THEN interval '-1 minute' ELSE interval '1 hour' END END
       FROM generate_series(1, ${ROWS}) g`);
@@ -52,6 +57,8 @@ describe.skipIf(!reachable)(`query plans over ${ROWS} rows ${skipReason}`, () =>
         CASE WHEN g % 10 = 0 THEN now() + interval '1 minute' END,
         CASE WHEN g % 3 = 0 THEN now() END, 't' || g, 'p' || (g % 50)
       FROM generate_series(1, ${ROWS}) g`);
+    // q2 is limited (every kind of limit); q0, q1, q3 are not.
+    await pool.query(`INSERT INTO ${S}.queue_settings (name, concurrency, group_concurrency, rate_max, rate_per_ms) VALUES ('q2', 100000, 1000, 100000, 1000)`);
   });
 
   afterAll(async () => {
@@ -59,8 +66,8 @@ describe.skipIf(!reachable)(`query plans over ${ROWS} rows ${skipReason}`, () =>
     await pool.end();
   });
 
-  /** The plans of everything claim() runs, captured with auto_explain (the body is PL/pgSQL). */
-  async function claimPlans(worker: string | null): Promise<string> {
+  /** The plans of everything a PL/pgSQL function runs, captured with auto_explain. */
+  async function functionPlans(call: string, values: unknown[], check: (rows: unknown[]) => void): Promise<string> {
     const client = await pool.connect();
     const notices: string[] = [];
     client.on('notice', (n) => notices.push(n.message ?? ''));
@@ -70,8 +77,8 @@ describe.skipIf(!reachable)(`query plans over ${ROWS} rows ${skipReason}`, () =>
       await client.query(`SET auto_explain.log_nested_statements = on`);
       await client.query(`SET auto_explain.log_level = notice`);
       await client.query('BEGIN');
-      const { rows } = await client.query(`SELECT * FROM ${S}.claim(50, 60000, $1)`, [worker]);
-      expect(rows.length).toBe(50);
+      const { rows } = await client.query(call, values);
+      check(rows);
       await client.query('ROLLBACK');
     } finally {
       client.removeAllListeners('notice');
@@ -100,34 +107,69 @@ describe.skipIf(!reachable)(`query plans over ${ROWS} rows ${skipReason}`, () =>
   }
 
   async function checkAll(): Promise<void> {
-    for (const worker of ['worker-1', null]) {
-      const plan = await claimPlans(worker);
-      assertIndexed(plan, `claim(worker ${worker})`);
-      expect(plan).toContain('tasks_ready_idx');
-      expect(plan).toContain('deliveries_ready_idx');
+    const claim = `SELECT * FROM ${S}.claim($1::text[], 50, 60000, $2, true)`;
+    const cases: [string[], string | null][] = [
+      [['q1', 'q2'], 'worker-1'],
+      [['q1', 'q3'], null],
+      [['q2'], 'worker-2'],
+    ];
+    for (const [queues, worker] of cases) {
+      const plan = await functionPlans(claim, [queues, worker], (rows) => expect(rows.length).toBe(50));
+      assertIndexed(plan, `claim(${queues.join(', ')}, worker ${worker})`);
+      expect(plan).toContain('tasks_claim_idx');
+      expect(plan).toContain('deliveries_claim_idx');
+      if (queues.includes('q2')) expect(plan).toContain('tasks_leased_idx');
     }
+    const nextDue = await functionPlans(`SELECT ${S}.next_due($1::text[]) AS ms`, [['q0', 'q1', 'q2', 'q3']], (rows) => expect(rows).toHaveLength(1));
+    assertIndexed(nextDue, 'next_due (a waiting claim)');
+    expect(nextDue).toContain('tasks_claim_idx');
+
     const queue = queueSql(names.channel);
     for (const plan of await explain(withSchema(queue.reclaimExpired, names), 'int', '100')) {
       assertIndexed(plan, 'reclaimExpired (stalled leases)');
       expect(plan).toContain('tasks_leased_idx');
-      expect(plan).toContain('deliveries_lease_idx');
+      expect(plan).toContain('deliveries_leased_idx');
     }
-    for (const plan of await explain(withSchema(queue.nextReady, names), '', '')) assertIndexed(plan, 'queue next ready time');
+    const leases = (n: number) => [ids(n, (i) => `t${4 * i + 1}`), ids(n, (i) => `lease-${4 * i + 1}`)];
+    for (const [what, text] of [['ack', queue.ack], ['extend', queue.extend]] as const) {
+      const [t, l] = leases(50);
+      for (const plan of await explain(withSchema(text, names), what === 'ack' ? 'text[], text[]' : 'text[], text[], float8', what === 'ack' ? `${t}, ${l}` : `${t}, ${l}, 60000`)) {
+        assertIndexed(plan, `queue.${what}`);
+      }
+    }
     for (const plan of await explain(withSchema(TIMER_SQL.claimDue, names), 'int, float8', '100, 60000')) {
       assertIndexed(plan, 'timers.claimDue');
       expect(plan).toContain('timers_due_idx');
     }
     for (const plan of await explain(withSchema(TIMER_SQL.nextDueIn, names), '', '')) assertIndexed(plan, 'timers.nextDueIn');
-    const outcomes = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ task_id: `t${4 * i + 1}`, lease_id: `lease-${4 * i + 1}`, state: 'completed', queue: 'ack', release_ms: 0, drop_checkpoint: false })));
-    const ids = `ARRAY[${Array.from({ length: 50 }, (_, i) => `'t${4 * i + 1}'`).join(',')}]`;
+
+    const [t, l] = leases(50);
+    const outcomes = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ task_id: `t${4 * i + 1}`, lease_id: `lease-${4 * i + 1}`, state: 'completed', queue_action: 'ack', release_ms: 0, drop_checkpoint: false })));
+    const results = `'${Array(50).fill('null').join('\u001e')}'`;
+    const errors = `'${Array(50).fill('').join('\u001e')}'`;
+    const events = `'[]', ''`;
     for (const parts of [{ release: false, checkpoints: false }, { release: true, checkpoints: true }]) {
-      for (const plan of await explain(withSchema(finishAndSettleSql(names.channel, parts), names), 'json, text[]', `'${outcomes}', ${ids}`)) {
-        assertIndexed(plan, 'finishAndSettle');
+      for (const plan of await explain(withSchema(finishAndSettleSql(names.channel, parts), names), 'json, text, text, text[], json, text', `'${outcomes}', ${results}, ${errors}, ${t}, ${events}`)) {
+        assertIndexed(plan, 'flow.finishAndSettle');
       }
+    }
+    for (const plan of await explain(withSchema(FLOW_HEARTBEAT_SQL, names), 'text[], text[], float8', `${t}, ${l}, 60000`)) assertIndexed(plan, 'flow.heartbeat');
+
+    // The single-port writes core composes when the queue lives elsewhere (the production preset).
+    const tasks = taskSql(names.channel);
+    const workers = ids(50, () => 'w');
+    for (const plan of await explain(withSchema(tasks.start, names), 'text[], text[], text[], boolean', `${t}, ${l}, ${workers}, true`)) assertIndexed(plan, 'tasks.start');
+    for (const plan of await explain(withSchema(tasks.finish, names), 'json, text, text, text[], json, text', `'${outcomes}', ${results}, ${errors}, ${t}, ${events}`)) {
+      assertIndexed(plan, 'tasks.finish');
+    }
+    for (const plan of await explain(withSchema(tasks.heartbeat, names), 'text[], text[]', `${t}, ${l}`)) assertIndexed(plan, 'tasks.heartbeat');
+    const refs = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ task_id: `t${4 * i + 1}`, lease_id: `lease-${4 * i + 1}` })));
+    for (const plan of await explain(withSchema(tasks.recover, names), 'json, text, int, text[], json, text', `'${refs}', ${results}, 10, ${t}, ${events}`)) {
+      assertIndexed(plan, 'tasks.recover');
     }
   }
 
-  it('the claim, stalled-lease, due-timer and completion queries use indexes before any ANALYZE', async () => {
+  it('the claim, wait, stalled-lease, due-timer, completion and heartbeat queries use indexes before any ANALYZE', async () => {
     await checkAll();
   });
 

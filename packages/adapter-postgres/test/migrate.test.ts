@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, SchemaError, createBaton } from '@baton/core';
-import { LEDGER_TABLE, MIGRATIONS, SCHEMA_VERSION, migrate, migrationSql, postgresBackend, schemaVersion, schemaNames } from '@baton/postgres';
+import { ConfigError, SchemaError, createBaton, silentLogger } from '@baton/core';
+import { MIGRATIONS, SCHEMA_VERSION, migrate, migrationSql, postgresBackend } from '@baton/postgres';
+import { LEDGER_TABLE, schemaVersion } from '../src/postgres-migrations.js';
+import { schemaNames } from '../src/schema.js';
 import { DATABASE_URL, dropSchema, newPool, randomSchema, reachable, skipReason } from './helpers.js';
 
 const run = promisify(execFile);
@@ -67,16 +69,78 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
         [schema],
       );
       expect(objects.rows.map((r: { relname: string }) => r.relname)).toEqual(
-        expect.arrayContaining(['tasks', 'checkpoints', 'events', 'timers', 'deliveries', 'heartbeats', 'idempotency_keys', 'active_tasks', 'task_stats_by_phase', 'pending_timers']),
+        expect.arrayContaining([
+          'tasks', 'checkpoints', 'events', 'timers', 'deliveries', 'heartbeats', 'idempotency_keys', 'queue_settings', 'coordination',
+          'active_tasks', 'task_stats_by_phase', 'task_stats_by_queue', 'pending_timers',
+        ]),
       );
       const fns = await pool.query(`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1`, [schema]);
       expect(fns.rows.map((r: { proname: string }) => r.proname)).toEqual(
-        expect.arrayContaining(['claim', 'cleanup_fired_timers', 'cleanup_old_checkpoints', 'cleanup_old_events']),
+        expect.arrayContaining(['claim', 'next_due', 'cleanup_fired_timers', 'cleanup_old_checkpoints', 'cleanup_old_events']),
       );
     } finally {
       await pool.end();
     }
   });
+
+  it('upgrades a populated version-1 schema in place: its tasks run to completion, queued ones in queue default', async () => {
+    const schema = fresh();
+    const S = `"${schema}"`;
+    const pool = newPool(4);
+    try {
+      // Version 1 as a deployment of the previous release left it.
+      const v1 = MIGRATIONS.find((m) => m.version === 1)!;
+      await pool.query(`CREATE SCHEMA ${S}; CREATE TABLE ${S}.${LEDGER_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await pool.query(v1.sql.replaceAll(':SCHEMA:', S));
+      await pool.query(`INSERT INTO ${S}.${LEDGER_TABLE} (version, name) VALUES (1, $1)`, [v1.name]);
+      await pool.query(`
+        INSERT INTO ${S}.tasks (id, type, input, idempotency_key, q_ready_at)
+        SELECT 'queued-' || g, 'job', jsonb_build_object('n', g, 'tag', 'v1'), 'key-' || g, now() - g * interval '1 ms' FROM generate_series(1, 20) g;
+        -- A run whose worker died before the upgrade: leased and running, its lease long expired.
+        INSERT INTO ${S}.tasks (id, type, input, idempotency_key, state, lease_id, worker_id, started_at, q_ready_at, q_lease_id, q_lease_expires_at)
+        VALUES ('stranded', 'job', '{"n": 100}', 'key-stranded', 'running', 'old-lease', 'old-worker', now() - interval '1 hour', now() - interval '1 hour', 'old-lease', now() - interval '10 minutes');
+        INSERT INTO ${S}.tasks (id, type, input, idempotency_key, state, result, error, finished_at)
+        VALUES ('finished', 'job', '{"n": 0}', 'key-finished', 'completed', '{"ok": true, "items": [1, 2]}', NULL, now()),
+               ('failed', 'job', '{"n": -1}', 'key-failed', 'dead', NULL, '{"name": "Error", "message": "boom", "code": null, "stack": null}', now());
+        INSERT INTO ${S}.idempotency_keys (key, task_id, expires_at) SELECT idempotency_key, id, now() + interval '1 day' FROM ${S}.tasks;
+        INSERT INTO ${S}.events (id, type, at, task_id, data) SELECT 'ev-' || g, 'task.enqueued', now(), 'queued-' || g, '{"v": 1}' FROM generate_series(1, 20) g;
+        INSERT INTO ${S}.timers (id, kind, due_at, payload, name) VALUES ('old-timer', 'custom', now() - interval '1 minute', '{"from": "v1"}', 'legacy');`);
+      const before = await pool.query(`SELECT max(seq)::float8 AS seq FROM ${S}.events`);
+
+      expect(await migrate(pool, { schema })).toEqual({ applied: MIGRATIONS.filter((m) => m.version > 1).map((m) => m.version), version: SCHEMA_VERSION });
+
+      const backend = postgresBackend(pool, { schema, migrate: false });
+      await backend.ready({ logger: silentLogger });
+      expect(await backend.tasks.get('queued-7')).toMatchObject({ queue: 'default', priority: 0, group: null, state: 'pending', input: { n: 7, tag: 'v1' }, progress: null, traceContext: null });
+      expect(await backend.tasks.get('finished')).toMatchObject({ state: 'completed', result: { ok: true, items: [1, 2] }, corruption: null });
+      expect(await backend.tasks.get('failed')).toMatchObject({ state: 'dead', error: { name: 'Error', message: 'boom', code: null, stack: null } });
+      expect((await backend.queue.queues()).map((q) => [q.name, q.depth.ready, q.depth.expired])).toEqual([['default', 20, 1]]);
+      expect((await backend.timers.list({ ids: ['old-timer'], limit: 10 }))[0]?.payload).toEqual({ from: 'v1' });
+      // The event log goes on after the rows version 1 wrote.
+      const old = await backend.events.query({ type: ['task.enqueued'], limit: 100 });
+      expect(old.map((e) => e.data)).toEqual(Array.from({ length: 20 }, () => ({ v: 1 })));
+
+      const baton = createBaton({ backend, logger: silentLogger, worker: { concurrency: 4, pollIntervalMs: 50, stallTimeoutMs: 1_000 } });
+      baton.register('job', (input) => ({ doubled: (input as { n: number }).n * 2 }));
+      try {
+        await baton.start();
+        for (const id of [...Array.from({ length: 20 }, (_, i) => `queued-${i + 1}`), 'stranded']) {
+          const done = await baton.waitFor(id, { timeoutMs: 20_000 });
+          expect(done.state, id).toBe('completed');
+          expect(done.result).toEqual({ doubled: (done.input as { n: number }).n * 2 });
+        }
+        expect((await backend.tasks.get('stranded'))?.recoveries).toBe(1);
+      } finally {
+        await baton.close();
+      }
+      const after = await backend.events.query({ after: Number(before.rows[0].seq), limit: 1000 });
+      expect(after.length).toBeGreaterThan(0);
+      expect(after.filter((e) => e.type === 'task.completed').map((e) => e.taskId)).toContain('stranded');
+      await backend.close();
+    } finally {
+      await pool.end();
+    }
+  }, 60_000);
 
   it('ten processes migrating at once apply each migration exactly once', async () => {
     const schema = fresh();
@@ -98,7 +162,7 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
     const pools = Array.from({ length: 10 }, () => newPool(3));
     const backends = pools.map((pool) => postgresBackend(pool, { schema }));
     try {
-      await Promise.all(backends.map((b) => b.ready()));
+      await Promise.all(backends.map((b) => b.ready({ logger: silentLogger })));
       expect(await schemaVersion(pools[0]!, schemaNames(schema))).toBe(SCHEMA_VERSION);
     } finally {
       await Promise.all(backends.map((b) => b.close()));
@@ -129,8 +193,8 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
     const pool = newPool();
     try {
       const before = postgresBackend(pool, { schema, migrate: false });
-      await expect(before.ready()).rejects.toThrow(SchemaError);
-      await expect(before.ready()).rejects.toThrow(/baton-postgres migrate/);
+      await expect(before.ready({ logger: silentLogger })).rejects.toThrow(SchemaError);
+      await expect(before.ready({ logger: silentLogger })).rejects.toThrow(/baton-postgres migrate/);
       await before.close();
 
       const client = await pool.connect();
@@ -142,7 +206,7 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
         client.release();
       }
       const after = postgresBackend(pool, { schema, migrate: false });
-      await after.ready();
+      await after.ready({ logger: silentLogger });
       expect(await after.tasks.get('nothing')).toBeNull();
       await after.close();
       expect(await migrate(pool, { schema })).toEqual({ applied: [], version: SCHEMA_VERSION });

@@ -1,14 +1,65 @@
-// Behaviour of the PostgreSQL backend beyond the shared contract: transactional enqueue, the
-// LISTEN/NOTIFY wake-up (and its reconnect), pool ownership and errors, the schema's views and
-// cleanup functions, and what the database refuses.
+// Behaviour of the PostgreSQL backend beyond the shared contract: options, transactional
+// enqueue, the LISTEN/NOTIFY wake-ups per queue (and their reconnect), pool ownership and
+// errors, what the database keeps exactly, and the schema's views and cleanup functions.
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BackendUnavailableError, ValidationError, createBaton, newId, type NewTask } from '@baton/core';
+import { BackendUnavailableError, ConfigError, ValidationError, createBaton, mixBackend, silentLogger } from '@baton/core';
+import { newId, type NewTask, type QueueItem } from '@baton/core/adapter';
 import { newTask } from '@baton/conformance';
-import { POSTGRES_CAPABILITIES, postgresBackend, type PostgresBackend } from '@baton/postgres';
+import { memoryBackend } from '@baton/memory';
+import { postgresBackend, type PostgresBackend } from '@baton/postgres';
+import { Notifier } from '../src/notifier.js';
 import { DATABASE_URL, dropSchema, newPool, randomSchema, reachable, skipReason, sleep } from './helpers.js';
 
 const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
+const item = (taskId: string, over: Partial<QueueItem> = {}): QueueItem => ({ taskId, queue: 'default', priority: 0, group: null, ...over });
+const claim = (over: { queues?: string[]; limit?: number; waitMs?: number; signal?: AbortSignal } = {}) => ({ queues: ['default'], limit: 1, leaseMs: 60_000, waitMs: 2_000, ...over });
+const ready = { logger: silentLogger };
+
+describe('postgresBackend options', () => {
+  it('refuses bad options with a ConfigError that names the option and what to pass', () => {
+    expect(() => postgresBackend(DATABASE_URL, { firedTimerRetentionMs: 1.5 })).toThrow(/firedTimerRetentionMs must be an integer/);
+    expect(() => postgresBackend(DATABASE_URL, { poolSize: 1 })).toThrow(/poolSize must be an integer from 2/);
+    expect(() => postgresBackend(DATABASE_URL, { migrate: 'yes' as never })).toThrow(/migrate must be true or false/);
+    expect(() => postgresBackend(DATABASE_URL, { preparedStatements: 1 as never })).toThrow(ConfigError);
+    expect(() => postgresBackend(DATABASE_URL, { schema: 'Bad-Name' })).toThrow(/schema must match/);
+    expect(() => postgresBackend(DATABASE_URL, { name: '' })).toThrow(ConfigError);
+    expect(() => postgresBackend(DATABASE_URL, { logger: silentLogger } as never)).toThrow(/no option "logger"/);
+    expect(() => postgresBackend('')).toThrow(/connection string/);
+    expect(() => postgresBackend({} as never)).toThrow(/pg.Pool/);
+  });
+
+  it('declares every capability, atomic events included, and takes a name', async () => {
+    const b = postgresBackend(DATABASE_URL, { schema: 'never_created', name: 'billing-db' });
+    expect(b.name).toBe('billing-db');
+    expect(b.capabilities).toEqual({ durable: true, multiProcess: true, transactionalEnqueue: true, pushWake: true, atomicEvents: true });
+    expect(b.flow).toBeDefined();
+    await b.close();
+  });
+});
+
+describe('Notifier wake-ups per queue', () => {
+  it('a claimer waiting on queue a wakes for a and for everyone, never for b', async () => {
+    const n = new Notifier({} as never, 'unused', () => silentLogger);
+    const woke = (queues: string[], wake: () => void) => {
+      const token = n.token(queues);
+      const started = Date.now();
+      const waiting = n.wait(queues, 400, token).then(() => Date.now() - started);
+      wake();
+      return waiting;
+    };
+    expect(await woke(['a'], () => n.wake('a'))).toBeLessThan(300);
+    expect(await woke(['a', 'c'], () => n.wake('c'))).toBeLessThan(300);
+    expect(await woke(['a'], () => n.wake())).toBeLessThan(300);
+    expect(await woke(['a'], () => n.wake('b'))).toBeGreaterThanOrEqual(350);
+    // A wake between the claimer's look and its wait is not lost: the token moved.
+    const token = n.token(['a']);
+    n.wake('a');
+    const started = Date.now();
+    await n.wait(['a'], 5_000, token);
+    expect(Date.now() - started).toBeLessThan(300);
+  });
+});
 
 describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
   const schemas: string[] = [];
@@ -24,33 +75,27 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
     return b;
   };
   afterEach(async () => {
-    for (const close of closers.splice(0)) await close();
+    // Last opened, first closed: a baton stops before the backend under it.
+    for (const close of closers.splice(0).reverse()) await close();
   });
   afterAll(async () => {
     for (const s of schemas) await dropSchema(s);
     await pool.end();
   });
 
-  it('declares durable, multi-process, transactional enqueue and push wake-ups, and a fused flow', () => {
-    const b = backend();
-    expect(b.capabilities).toEqual({ durable: true, multiProcess: true, transactionalEnqueue: true, pushWake: true });
-    expect(POSTGRES_CAPABILITIES.transactionalEnqueue).toBe(true);
-    expect(b.flow).toBeDefined();
-  });
-
   describe('transactional enqueue', () => {
-    it('a task enqueued in a transaction that commits exists and runs', async () => {
+    it('a task enqueued in a transaction that commits exists, runs, and its enqueued event with it', async () => {
       const schema = randomSchema('tx');
       schemas.push(schema);
       const b = postgresBackend(pool, { schema });
-      const baton = createBaton({ backend: b, worker: { concurrency: 2, pollIntervalMs: 100 } });
+      const baton = createBaton({ backend: b, logger: silentLogger, worker: { concurrency: 2, pollIntervalMs: 100 } });
       closers.push(() => baton.close());
       let runs = 0;
       baton.register('signup-email', (input) => {
         runs++;
         return { sent: (input as { user: string }).user };
       });
-      await b.ready();
+      await b.ready(ready);
       await pool.query(`CREATE TABLE "${schema}".users (name text)`);
       const client = await pool.connect();
       let taskId: string;
@@ -58,8 +103,9 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
         await client.query('BEGIN');
         await client.query(`INSERT INTO "${schema}".users VALUES ('ada')`);
         ({ taskId } = await baton.enqueue('signup-email', { user: 'ada' }, { transaction: client }));
-        // Not visible outside the transaction until it commits.
+        // Not visible outside the transaction until it commits: neither the task nor its event.
         expect(await b.tasks.get(taskId)).toBeNull();
+        expect(await b.events.query({ taskId, limit: 10 })).toEqual([]);
         await client.query('COMMIT');
       } finally {
         client.release();
@@ -68,14 +114,14 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       await baton.start();
       expect(await baton.waitFor(taskId, { timeoutMs: 20_000 })).toMatchObject({ state: 'completed', result: { sent: 'ada' } });
       expect(runs).toBe(1);
-      expect((await b.events.query({ taskId, type: 'task.enqueued' })).length).toBe(1);
+      expect((await b.events.query({ taskId, type: ['task.enqueued'], limit: 10 })).length).toBe(1);
     });
 
     it('a task enqueued in a transaction that rolls back never exists: no record, no delivery, no event, no run', async () => {
       const schema = randomSchema('tx');
       schemas.push(schema);
       const b = postgresBackend(pool, { schema });
-      const baton = createBaton({ backend: b, worker: { concurrency: 2, pollIntervalMs: 100 } });
+      const baton = createBaton({ backend: b, logger: silentLogger, worker: { concurrency: 2, pollIntervalMs: 100 } });
       closers.push(() => baton.close());
       let runs = 0;
       baton.register('signup-email', () => ++runs);
@@ -91,8 +137,8 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       }
       await sleep(500);
       expect(await b.tasks.get(taskId)).toBeNull();
-      expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, delayed: 0 });
-      expect(await b.events.query({ taskId })).toEqual([]);
+      expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, expired: 0, delayed: 0 });
+      expect(await b.events.query({ taskId, limit: 10 })).toEqual([]);
       expect(runs).toBe(0);
       // The key was never taken: enqueueing again after the rollback creates the task.
       const again = await baton.enqueue('signup-email', { user: 'bob' });
@@ -100,28 +146,57 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       expect((await baton.waitFor(again.taskId, { timeoutMs: 20_000 })).state).toBe('completed');
     });
 
-    it('refuses a transaction that is not a pg client, writing nothing', async () => {
+    it('refuses a transaction that is not a pg client with a ValidationError naming the operation, writing nothing', async () => {
       const b = backend();
       for (const bad of [{}, 'BEGIN', 42, { query: 'not a function' }]) {
         await expect(b.tasks.create([task()], { transaction: bad })).rejects.toThrow(ValidationError);
-        await expect(b.queue.enqueue([{ taskId: newId() }], { transaction: bad })).rejects.toThrow(/options.transaction must be a pg client/);
+        await expect(b.queue.enqueue([item(newId())], { transaction: bad })).rejects.toThrow(/options.transaction must be a pg client/);
       }
-      expect(await b.tasks.list({})).toEqual([]);
+      expect((await b.tasks.list({ limit: 10 })).tasks).toEqual([]);
     });
   });
 
   describe('wake-ups', () => {
-    it('an idle claimer in another process is woken by NOTIFY, not by its wait running out', async () => {
+    it('an idle claimer in another process is woken by NOTIFY of its queue, not by its wait running out', async () => {
       const schema = randomSchema('wake');
       const worker = backend({ schema });
       const producer = backend({ schema });
-      await Promise.all([worker.ready(), producer.ready()]);
+      await Promise.all([worker.ready(ready), producer.ready(ready)]);
       const id = newId();
       // waitMs far beyond this test's timeout: only the notification can end the wait in time.
-      const waiting = worker.queue.claim({ limit: 1, leaseMs: 60_000, waitMs: 600_000 });
+      const waiting = worker.queue.claim(claim({ queues: ['mail'], waitMs: 600_000 }));
       await sleep(300);
-      await producer.queue.enqueue([{ taskId: id }]);
+      await producer.queue.enqueue([item(newId(), { queue: 'other' })]);
+      await producer.queue.enqueue([item(id, { queue: 'mail' })]);
       expect((await waiting).map((d) => d.taskId)).toEqual([id]);
+    }, 15_000);
+
+    it('a claimer waiting on a queue at its concurrency cap is woken when another process frees the slot', async () => {
+      const schema = randomSchema('slot');
+      const holder = backend({ schema });
+      const waiter = backend({ schema });
+      await Promise.all([holder.ready(ready), waiter.ready(ready)]);
+      await holder.queue.configure('capped', { concurrency: 1 });
+      const [first, second] = [newId(), newId()];
+      await holder.queue.enqueue([item(first, { queue: 'capped' })]);
+      await sleep(5);
+      await holder.queue.enqueue([item(second, { queue: 'capped' })]);
+      const [held] = await holder.queue.claim(claim({ queues: ['capped'] }));
+      expect(held?.taskId).toBe(first);
+      const waiting = waiter.queue.claim(claim({ queues: ['capped'], waitMs: 600_000 }));
+      await sleep(300);
+      expect(await holder.queue.ack([held!])).toEqual([true]);
+      expect((await waiting).map((d) => d.taskId)).toEqual([second]);
+    }, 15_000);
+
+    it('a waiting claim wakes for a delayed delivery when it is due, without a notification', async () => {
+      const b = backend();
+      await b.ready(ready);
+      const id = newId();
+      await b.queue.enqueue([item(id, { delayMs: 400 })]);
+      const started = Date.now();
+      expect((await b.queue.claim(claim({ waitMs: 600_000 }))).map((d) => d.taskId)).toEqual([id]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     }, 15_000);
 
     it('the LISTEN connection comes back after pg_terminate_backend and wakes claimers again', async () => {
@@ -129,13 +204,10 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       const app = `baton_relisten_${newId().slice(0, 8)}`;
       const worker = backend({ schema, app });
       const producer = backend({ schema });
-      await Promise.all([worker.ready(), producer.ready()]);
-      const first = worker.queue.claim({ limit: 1, leaseMs: 60_000, waitMs: 600_000 });
+      await Promise.all([worker.ready(ready), producer.ready(ready)]);
+      const first = worker.queue.claim(claim({ waitMs: 600_000 }));
       await sleep(300);
-      const killed = await pool.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`,
-        [app],
-      );
+      const killed = await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`, [app]);
       expect(killed.rowCount).toBe(1);
       // The listener reconnects with backoff; wait until the server shows it listening again.
       for (let i = 0; i < 100; i++) {
@@ -144,7 +216,7 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
         await sleep(50);
       }
       const id = newId();
-      await producer.queue.enqueue([{ taskId: id }]);
+      await producer.queue.enqueue([item(id)]);
       expect((await first).map((d) => d.taskId)).toEqual([id]);
     }, 20_000);
   });
@@ -153,12 +225,12 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
     it('closes the pool it opened, leaves a pool it was given open', async () => {
       const own = postgresBackend(DATABASE_URL, { schema: randomSchema('own') });
       schemas.push(own.schema);
-      await own.ready();
+      await own.ready(ready);
       await own.close();
       await expect(own.tasks.get('x')).rejects.toThrow(BackendUnavailableError);
 
       const given = postgresBackend(pool, { schema: own.schema });
-      await given.ready();
+      await given.ready(ready);
       await given.close();
       expect((await pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
     });
@@ -173,10 +245,11 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       let ok = false;
       for (let i = 0; i < 5 && !ok; i++) {
         try {
-          await b.tasks.list({});
+          await b.tasks.list({ limit: 10 });
           ok = true;
         } catch (err) {
           expect(err).toBeInstanceOf(BackendUnavailableError);
+          expect((err as Error).message).toMatch(/^tasks\.list: /);
         }
       }
       expect(ok).toBe(true);
@@ -185,7 +258,7 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
     it('reports an unreachable server as BackendUnavailableError without the password', async () => {
       const b = postgresBackend('postgres://baton:hunter2@127.0.0.1:1/nowhere', { schema: 'nowhere' });
       closers.push(() => b.close());
-      const err = await b.ready().then(
+      const err = await b.ready(ready).then(
         () => new Error('expected ready() to fail'),
         (e: unknown) => e as Error,
       );
@@ -200,7 +273,7 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       const b = backend();
       const t = task();
       await b.flow!.createAndEnqueue([t], [undefined]);
-      const [claimed] = await b.flow!.claimAndStart({ limit: 1, leaseMs: 60_000, waitMs: 2_000 }, 'w');
+      const [claimed] = await b.flow!.claimAndStart(claim(), 'w', false);
       const body = new Uint8Array(Buffer.from('{"z":1, "a":"nul \\u0000 here"}', 'utf8'));
       expect(await b.checkpoints.save(t.id, claimed!.delivery.leaseId, { token: 't', encoding: 'json', body, sizeBytes: body.byteLength })).toBe(true);
       expect(Buffer.from((await b.checkpoints.load(t.id))!.body).toString('utf8')).toBe('{"z":1, "a":"nul \\u0000 here"}');
@@ -209,23 +282,30 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       expect(Buffer.compare(Buffer.from((await b.checkpoints.load(t.id))!.body), Buffer.from(gz))).toBe(0);
     });
 
-    it('refuses task input JSONB cannot store (\\u0000) with a ValidationError, storing nothing', async () => {
+    it('stores input, results, errors and event data with \\u0000 and key order exactly as sent', async () => {
       const b = backend();
-      const t = task({ input: { text: 'a\u0000b' } });
-      await expect(b.tasks.create([t])).rejects.toThrow(ValidationError);
-      expect(await b.tasks.get(t.id)).toBeNull();
+      const input = { z: 'a\u0000b', a: 1 };
+      const t = task({ input });
+      await b.tasks.create([t], { events: [[{ id: newId(), type: 'task.enqueued', at: Date.now(), runId: null, phaseId: null, taskId: t.id, workerId: null, data: { note: 'nul \u0000' } }]] });
+      expect(JSON.stringify((await b.tasks.get(t.id))?.input)).toBe(JSON.stringify(input));
+      const [started] = await b.tasks.start([{ taskId: t.id, leaseId: 'l', workerId: 'w' }]);
+      expect(started?.task?.input).toEqual(input);
+      const error = { name: 'Error', message: 'bad \u0000 byte', code: null, stack: null };
+      expect(await b.tasks.finish([{ taskId: t.id, leaseId: 'l', state: 'dead', error }])).toEqual([true]);
+      expect((await b.tasks.get(t.id))?.error).toEqual(error);
+      expect((await b.events.query({ taskId: t.id, limit: 10 }))[0]?.data).toEqual({ note: 'nul \u0000' });
     });
 
     it('Queue.claim only leases; claimAndStart also starts the task under the delivery lease', async () => {
       const b = backend();
       const t = task();
       await b.tasks.create([t]);
-      await b.queue.enqueue([{ taskId: t.id }]);
-      const [d] = await b.queue.claim({ limit: 1, leaseMs: 60_000, waitMs: 2_000 });
+      await b.queue.enqueue([item(t.id)]);
+      const [d] = await b.queue.claim(claim());
       expect(d?.taskId).toBe(t.id);
       expect((await b.tasks.get(t.id))?.state).toBe('pending');
       await b.queue.release([d!]);
-      const [c] = await b.flow!.claimAndStart({ limit: 1, leaseMs: 60_000, waitMs: 2_000 }, 'worker-1');
+      const [c] = await b.flow!.claimAndStart(claim(), 'worker-1', true);
       expect(c?.start.task).toMatchObject({ id: t.id, state: 'running', leaseId: c!.delivery.leaseId, workerId: 'worker-1' });
       expect(await b.tasks.get(t.id)).toMatchObject({ state: 'running', leaseId: c!.delivery.leaseId });
     });
@@ -234,22 +314,22 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       const b = backend();
       const t = task();
       const foreign = newId();
-      await b.queue.enqueue([{ taskId: foreign }]);
+      await b.queue.enqueue([item(foreign)]);
       await sleep(5);
       await b.flow!.createAndEnqueue([t], [undefined]);
-      const claimed = await b.flow!.claimAndStart({ limit: 5, leaseMs: 60_000, waitMs: 2_000 }, 'w');
+      const claimed = await b.flow!.claimAndStart(claim({ limit: 5 }), 'w', false);
       expect(claimed.map((c) => c.delivery.taskId)).toEqual([foreign, t.id]);
       expect(claimed[0]!.start).toEqual({ taskId: foreign, task: null, state: null });
-      expect(await b.queue.depth()).toEqual({ ready: 0, leased: 2, delayed: 0 });
+      expect(await b.queue.depth()).toEqual({ ready: 0, leased: 2, expired: 0, delayed: 0 });
       expect(await b.queue.ack(claimed.map((c) => c.delivery))).toEqual([true, true]);
     });
 
-    it('views show running tasks, per-phase stats and pending timers; cleanup functions remove old rows', async () => {
+    it('views show running tasks, per-phase and per-queue stats and pending timers; cleanup functions remove old rows', async () => {
       const b = backend();
       const q = (sql: string) => pool.query(sql.replaceAll(':S', `"${b.schema}"`));
-      const [one, two] = [task({ phaseId: 'p1' }), task({ phaseId: 'p1' })];
+      const [one, two] = [task({ phaseId: 'p1', queue: 'reports' }), task({ phaseId: 'p1', queue: 'reports' })];
       await b.flow!.createAndEnqueue([one, two], [undefined, undefined]);
-      const claimed = await b.flow!.claimAndStart({ limit: 2, leaseMs: 60_000, waitMs: 2_000 }, 'w-9');
+      const claimed = await b.flow!.claimAndStart(claim({ queues: ['reports'], limit: 2 }), 'w-9', true);
       const lease = new Map(claimed.map((c) => [c.delivery.taskId, c.delivery.leaseId]));
       await b.checkpoints.save(one.id, lease.get(one.id)!, { token: 's', encoding: 'json', body: new Uint8Array(Buffer.from('{}')), sizeBytes: 2 });
       await b.flow!.finishAndSettle([{ outcome: { taskId: two.id, leaseId: lease.get(two.id)!, state: 'completed', result: 1, durationMs: 4 }, queue: 'ack' }]);
@@ -258,25 +338,96 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       await b.timers.schedule([{ id: fired, kind: 'custom', delayMs: 0, key: null, taskId: null, phaseId: null, name: 'x', payload: null }]);
       await b.timers.claimDue(10, 60_000);
       await b.timers.complete([fired]);
-      await b.events.append([{ id: newId(), type: 'task.started', at: Date.now(), runId: null, phaseId: 'p1', taskId: one.id, workerId: 'w-9', data: {} }]);
 
-      const active = (await q(`SELECT id, worker_id, heartbeat_status FROM :S.active_tasks`)).rows;
-      expect(active).toEqual([{ id: one.id, worker_id: 'w-9', heartbeat_status: 'healthy' }]);
+      const active = (await q(`SELECT id, queue, worker_id, heartbeat_status FROM :S.active_tasks`)).rows;
+      expect(active).toEqual([{ id: one.id, queue: 'reports', worker_id: 'w-9', heartbeat_status: 'healthy' }]);
       const stats = (await q(`SELECT phase_id, total::int, running::int, completed::int FROM :S.task_stats_by_phase`)).rows;
       expect(stats).toEqual([{ phase_id: 'p1', total: 2, running: 1, completed: 1 }]);
+      const byQueue = (await q(`SELECT queue, total::int, running::int, completed::int FROM :S.task_stats_by_queue`)).rows;
+      expect(byQueue).toEqual([{ queue: 'reports', total: 2, running: 1, completed: 1 }]);
       const timers = (await q(`SELECT kind, phase_id FROM :S.pending_timers`)).rows;
       expect(timers).toEqual([{ kind: 'timeout', phase_id: 'p1' }]);
 
       // Nothing is older than a day yet; backdate, then the cleanups remove exactly those rows.
+      const events = Number((await q(`SELECT count(*) AS n FROM :S.events`)).rows[0].n);
+      expect(events).toBeGreaterThan(0);
       expect((await q(`SELECT :S.cleanup_old_checkpoints(1) AS n`)).rows[0].n).toBe('0');
       await q(`UPDATE :S.checkpoints SET updated_at = now() - interval '3 days'`);
       await q(`UPDATE :S.events SET at = now() - interval '3 days'`);
       await q(`UPDATE :S.timers SET fired_at = now() - interval '3 days' WHERE fired_at IS NOT NULL`);
       expect((await q(`SELECT :S.cleanup_old_checkpoints(1) AS n`)).rows[0].n).toBe('1');
-      expect((await q(`SELECT :S.cleanup_old_events(1) AS n`)).rows[0].n).toBe('1');
+      expect(Number((await q(`SELECT :S.cleanup_old_events(1) AS n`)).rows[0].n)).toBe(events);
       expect((await q(`SELECT :S.cleanup_fired_timers(1) AS n`)).rows[0].n).toBe('1');
       expect((await b.tasks.get(one.id))?.hasCheckpoint).toBe(false);
-      expect((await b.timers.list({})).length).toBe(1);
+      expect((await b.timers.list({ limit: 10 })).length).toBe(1);
+    });
+  });
+
+  describe('active_tasks with the queue in another store (the production preset shape)', () => {
+    it('tasks.heartbeat alone keeps a running task healthy in the view; without beats it turns stalled', async () => {
+      const b = backend();
+      const q = (sql: string, values: unknown[] = []) => pool.query(sql.replaceAll(':S', `"${b.schema}"`), values);
+      const t = task();
+      await b.tasks.create([t]);
+      // Started under a lease some other store handed out: no delivery in this schema at all.
+      await b.tasks.start([{ taskId: t.id, leaseId: 'foreign-lease', workerId: 'w-1' }]);
+      await sleep(50);
+      expect(await b.tasks.heartbeat([{ taskId: t.id, leaseId: 'foreign-lease' }])).toEqual([true]);
+      const row = (await q(`SELECT heartbeat_status, lease_expires_at, last_heartbeat FROM :S.active_tasks WHERE id = $1`, [t.id])).rows[0];
+      expect(row.heartbeat_status).toBe('healthy');
+      expect(row.lease_expires_at).toBeNull();
+      expect(new Date(row.last_heartbeat).getTime()).toBe((await b.tasks.get(t.id))!.heartbeatAt);
+      // A stall timeout shorter than the time since the last beat: stalled.
+      const client = await pool.connect();
+      try {
+        await sleep(300);
+        await client.query(`SET baton.stall_after = '200 milliseconds'`);
+        const stalled = await client.query(`SELECT heartbeat_status FROM "${b.schema}".active_tasks WHERE id = $1`, [t.id]);
+        expect(stalled.rows[0].heartbeat_status).toBe('stalled');
+      } finally {
+        client.release(true);
+      }
+    });
+
+    it('a task running under mixBackend (memory queue and heartbeats, Postgres tasks) shows healthy with a moving last heartbeat', async () => {
+      const pg = backend();
+      const mem = memoryBackend();
+      const mixed = mixBackend({
+        queue: mem.queue,
+        heartbeats: mem.heartbeats,
+        tasks: pg.tasks,
+        checkpoints: pg.checkpoints,
+        timers: pg.timers,
+        events: pg.events,
+        coordination: pg.coordination,
+        sources: [mem, pg],
+      });
+      expect(mixed.capabilities.atomicEvents).toBe(true);
+      const baton = createBaton({ backend: mixed, logger: silentLogger, worker: { concurrency: 1, stallTimeoutMs: 600, heartbeatIntervalMs: 100 } });
+      closers.push(() => baton.close());
+      let release!: () => void;
+      const hold = new Promise<void>((r) => (release = r));
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      baton.register('long', async () => {
+        started();
+        await hold;
+        return 'done';
+      });
+      const { taskId } = await baton.enqueue('long', {});
+      await baton.start();
+      await running;
+      const view = async () => (await pool.query(`SELECT heartbeat_status, last_heartbeat FROM "${pg.schema}".active_tasks WHERE id = $1`, [taskId])).rows[0];
+      await sleep(250);
+      const first = await view();
+      await sleep(400);
+      const second = await view();
+      expect(first.heartbeat_status).toBe('healthy');
+      expect(second.heartbeat_status).toBe('healthy');
+      expect(new Date(second.last_heartbeat).getTime()).toBeGreaterThan(new Date(first.last_heartbeat).getTime());
+      release();
+      expect((await baton.waitFor(taskId, { timeoutMs: 10_000 })).state).toBe('completed');
+      expect((await pool.query(`SELECT count(*)::int AS n FROM "${pg.schema}".active_tasks`)).rows[0].n).toBe(0);
     });
   });
 });

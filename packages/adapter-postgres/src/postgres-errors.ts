@@ -1,6 +1,8 @@
-// Maps node-postgres errors to core errors, keeping the driver's error as `cause`, so the
-// engine can tell "back off and retry" (unavailable) from "this statement is wrong".
-import { BackendError, BackendUnavailableError, BatonError, SchemaError, ValidationError } from '@baton/core';
+// The one place driver errors become core errors. Every error a port method throws passes
+// through `mapPgError`, which always returns a BatonError subclass with the original as `cause`,
+// so the engine can tell "back off and retry" (unavailable) from "this statement is wrong", and
+// nothing untyped (a SyntaxError, a driver TypeError) ever reaches a caller.
+import { BackendError, BackendUnavailableError, SchemaError, ValidationError, isBatonError, type BatonError } from '@baton/core/adapter';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', 'ENETUNREACH']);
 // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, idle session timeout
@@ -12,7 +14,7 @@ interface DriverError {
 }
 
 /** True when the error means the connection (not the statement) failed: safe to retry later. */
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const { code, message } = err as DriverError;
   if (typeof code === 'string') {
@@ -28,25 +30,26 @@ export function isConnectionError(err: unknown): boolean {
   );
 }
 
-/** Wraps a driver error thrown by operation `op` (e.g. "queue.claim") in the matching core error. */
+/** Wraps an error thrown by operation `op` (`port.method`, e.g. "queue.claim") in the matching core error. */
 export function mapPgError(err: unknown, op: string, schema: string): BatonError {
-  if (err instanceof BatonError) return err;
+  if (isBatonError(err)) return err;
   const { code, message } = (typeof err === 'object' && err !== null ? err : {}) as DriverError;
   const detail = typeof message === 'string' ? message : String(err);
   if (isConnectionError(err)) {
-    return new BackendUnavailableError(`PostgreSQL is unreachable during ${op}: ${detail}. Baton retries once the database is back.`, { cause: err });
+    return new BackendUnavailableError(`${op}: PostgreSQL is unreachable (${detail}). Baton retries once the database is back.`, { cause: err });
   }
-  if (code === '3F000' || code === '42P01' || code === '42883') {
+  if (code === '3F000' || code === '42P01' || code === '42883' || code === '42703') {
     return new SchemaError(
       `${op} failed: ${detail}. The Baton tables in schema "${schema}" are missing or incomplete; run migrate(pool, { schema: "${schema}" }) or \`baton-postgres migrate --schema ${schema}\`.`,
       { cause: err },
     );
   }
   if (code === '22P05' || code === '22021') {
-    return new ValidationError(`${op} refused by PostgreSQL: ${detail}. JSONB cannot store the NUL character (\\u0000); remove it from the data.`, { cause: err });
+    return new ValidationError(`${op} refused by PostgreSQL: ${detail}. Remove the NUL character (\\u0000) from the data.`, { cause: err });
   }
   if (code === '25P02') {
     return new BackendError(`${op} failed: the transaction passed in options.transaction was already aborted by an earlier error; roll it back.`, { cause: err, retryable: false });
   }
-  return new BackendError(`${op} failed in PostgreSQL: ${detail}`, { cause: err });
+  if (typeof code === 'string') return new BackendError(`${op} failed in PostgreSQL (${code}): ${detail}`, { cause: err });
+  return new BackendError(`${op} failed: ${detail}`, { cause: err, retryable: false });
 }

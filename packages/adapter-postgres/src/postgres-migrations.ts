@@ -1,9 +1,10 @@
 // Forward-only migrations from migrations/postgres/*.sql (embedded at build time). Each runs in
 // its own transaction under a per-schema advisory lock and is recorded in a ledger table, so
-// any number of processes starting at once apply each migration exactly once.
-import { SchemaError, silentLogger, type Logger } from '@baton/core';
+// any number of processes starting at once apply each migration exactly once; a schema newer
+// than this code is refused rather than used.
+import { SchemaError, silentLogger, type Logger } from '@baton/core/adapter';
 import { files } from './migrations.generated.js';
-import { mapPgError } from './pg-errors.js';
+import { mapPgError } from './postgres-errors.js';
 import type { PgPool, PgPoolClient, PgQueryable } from './pg-types.js';
 import { schemaNames, withSchema, type SchemaNames } from './schema.js';
 
@@ -35,7 +36,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze(
     .sort()
     .map((name) => {
       const match = /^(\d+)_.+\.sql$/.exec(name);
-      if (!match) throw new Error(`Migration file ${name} is not named NNNNNN_description.sql`);
+      if (!match) throw new SchemaError(`Migration file ${name} is not named NNNNNN_description.sql`);
       return Object.freeze({ version: Number(match[1]), name, sql: files[name] ?? '' });
     }),
 );
