@@ -3,7 +3,8 @@
 // port-level claim → start → finish → ack loop, and checkpoint save latency.
 // Run from the repo root: node --import tsx packages/adapter-nats/scripts/quick-bench.ts
 import { randomBytes } from 'node:crypto';
-import { createBaton, newId, type NewTask } from '../../core/src/index.js';
+import { createBaton, silentLogger } from '../../core/src/index.js';
+import { newId, type NewTask, type QueueItem } from '../../core/src/adapter.js';
 import { destroyNatsResources, natsBackend, type NatsBackend } from '../src/index.js';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -20,11 +21,27 @@ const pct = (xs: number[], p: number) => {
 const ms = (x: number) => x.toFixed(2);
 const rate = (n: number, elapsedMs: number) => Math.round((n / elapsedMs) * 1000).toLocaleString('en-US');
 const report = (line: string) => process.stdout.write(`${line}\n`);
+const task = (type: string, input: { i?: number }): NewTask => ({
+  id: newId(),
+  type,
+  queue: 'default',
+  priority: 0,
+  group: null,
+  input,
+  idempotencyKey: newId(),
+  keyTtlMs: 86_400_000,
+  runId: null,
+  phaseId: null,
+  maxRetries: 3,
+  budget: null,
+  traceContext: null,
+});
+const item = (t: NewTask): QueueItem => ({ taskId: t.id, queue: t.queue, priority: t.priority, group: t.group });
 
 async function withBackend<T>(fn: (b: NatsBackend) => Promise<T>): Promise<T> {
   const prefix = `qb_${randomBytes(5).toString('hex')}`;
-  const backend = natsBackend(NATS_URL, { prefix, ackWaitMs: 60_000 });
-  await backend.ready();
+  const backend = natsBackend(NATS_URL, { prefix });
+  await backend.ready({ logger: silentLogger });
   try {
     return await fn(backend);
   } finally {
@@ -35,7 +52,7 @@ async function withBackend<T>(fn: (b: NatsBackend) => Promise<T>): Promise<T> {
 
 async function enqueueFigures(): Promise<void> {
   await withBackend(async (backend) => {
-    const baton = createBaton({ backend });
+    const baton = createBaton({ backend, logger: silentLogger });
     baton.register('noop', () => null);
     const lat: number[] = [];
     const t0 = performance.now();
@@ -60,11 +77,11 @@ async function enqueueFigures(): Promise<void> {
 
 async function drainFigures(): Promise<void> {
   await withBackend(async (backend) => {
-    const producer = createBaton({ backend });
+    const producer = createBaton({ backend, logger: silentLogger });
     for (let off = 0; off < DRAIN; off += 1_000) {
       await producer.enqueueMany(Array.from({ length: Math.min(1_000, DRAIN - off) }, (_, i) => ({ type: 'noop', input: { i: off + i } })));
     }
-    const worker = createBaton({ backend, worker: { concurrency: 50, pollIntervalMs: 50, stallTimeoutMs: 60_000 } });
+    const worker = createBaton({ backend, logger: silentLogger, worker: { concurrency: 50, pollIntervalMs: 50, stallTimeoutMs: 60_000 } });
     let done = 0;
     const finished = new Promise<void>((resolve) => {
       worker.on('task.completed', () => {
@@ -84,26 +101,16 @@ async function drainFigures(): Promise<void> {
   });
 
   await withBackend(async (backend) => {
-    const tasks: NewTask[] = Array.from({ length: DRAIN }, (_, i) => ({
-      id: newId(),
-      type: 'noop',
-      input: { i },
-      idempotencyKey: newId(),
-      keyTtlMs: 86_400_000,
-      runId: null,
-      phaseId: null,
-      maxRetries: 3,
-      budget: null,
-    }));
+    const tasks: NewTask[] = Array.from({ length: DRAIN }, (_, i) => task('noop', { i }));
     for (let off = 0; off < DRAIN; off += 1_000) {
       const slice = tasks.slice(off, off + 1_000);
       await backend.tasks.create(slice);
-      await backend.queue.enqueue(slice.map((t) => ({ taskId: t.id })));
+      await backend.queue.enqueue(slice.map(item));
     }
     let done = 0;
     const t0 = performance.now();
     while (done < DRAIN) {
-      const ds = await backend.queue.claim({ limit: 100, leaseMs: 60_000, waitMs: 100 });
+      const ds = await backend.queue.claim({ queues: ['default'], limit: 100, leaseMs: 60_000, waitMs: 100 });
       if (ds.length === 0) break;
       await backend.tasks.start(ds.map((d) => ({ taskId: d.taskId, leaseId: d.leaseId, workerId: 'qb' })));
       await backend.tasks.finish(ds.map((d) => ({ taskId: d.taskId, leaseId: d.leaseId, state: 'completed' as const, result: null, durationMs: 0 })));
@@ -116,10 +123,10 @@ async function drainFigures(): Promise<void> {
 
 async function checkpointFigures(): Promise<void> {
   await withBackend(async (backend) => {
-    const t: NewTask = { id: newId(), type: 'cp', input: {}, idempotencyKey: newId(), keyTtlMs: 60_000, runId: null, phaseId: null, maxRetries: 0, budget: null };
+    const t = task('cp', {});
     await backend.tasks.create([t]);
-    await backend.queue.enqueue([{ taskId: t.id }]);
-    const [d] = await backend.queue.claim({ limit: 1, leaseMs: 600_000, waitMs: 1_000 });
+    await backend.queue.enqueue([item(t)]);
+    const [d] = await backend.queue.claim({ queues: ['default'], limit: 1, leaseMs: 600_000, waitMs: 1_000 });
     await backend.tasks.start([{ taskId: t.id, leaseId: d!.leaseId, workerId: 'qb' }]);
     for (const size of [1_024, 100 * 1_024]) {
       const body = new Uint8Array(randomBytes(size));

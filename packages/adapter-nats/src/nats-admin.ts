@@ -2,19 +2,18 @@
 // backend never deletes data on its own.
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { isMissingResource, mapError } from './nats-errors.js';
-import { bucketStream, resourceNames } from './nats-names.js';
-import type { ConnectionSource } from './nats-runtime.js';
+import { isMissingResource, toBatonError } from './nats-errors.js';
+import { bucketStream, BUCKET_IDS, resourceNames } from './nats-names.js';
+import { isConnection, type ConnectionSource } from './nats-runtime.js';
 
 /** Deletes every stream and bucket under `prefix` (all tasks, checkpoints, timers, events). Returns how many streams it deleted. */
 export async function destroyNatsResources(connection: ConnectionSource, prefix: string): Promise<number> {
   const names = resourceNames(prefix);
-  const own = typeof connection === 'string' || Array.isArray(connection);
   let nc: NatsConnection | null = null;
   try {
-    nc = own ? await connect({ servers: connection as string | string[] }) : (connection as NatsConnection);
+    nc = isConnection(connection) ? connection : await connect({ servers: connection });
     const jsm = await jetstreamManager(nc, { checkAPI: false });
-    const streams = [names.queueStream, names.eventStream, ...Object.values(names.buckets).map(bucketStream)];
+    const streams = [names.queueStream, names.eventStream, ...BUCKET_IDS.map((id) => bucketStream(names.buckets[id]))];
     let deleted = 0;
     for (const s of streams) {
       try {
@@ -25,8 +24,8 @@ export async function destroyNatsResources(connection: ConnectionSource, prefix:
     }
     return deleted;
   } catch (err) {
-    throw mapError(err, `delete the streams and buckets of prefix "${names.prefix}"`);
+    throw toBatonError(err, `destroyNatsResources (prefix "${names.prefix}")`);
   } finally {
-    if (own && nc) await nc.close().catch(() => undefined);
+    if (!isConnection(connection) && nc) await nc.close().catch(() => undefined);
   }
 }

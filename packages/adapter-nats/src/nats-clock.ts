@@ -3,7 +3,7 @@
 // server stamped on it, and compare with the midpoint of the round trip. Lease expiry, due
 // times and heartbeat ages all use this clock; JetStream's own timers (ack wait, NAK delays,
 // pull expiry) are relative durations on the server and need no correction.
-import { systemClock, type Clock, type Logger, type TimerHandle } from '@baton/core';
+import { systemClock, type Clock, type Logger, type TimerHandle } from '@baton/core/adapter';
 
 export interface ClockProbe {
   /** Writes a probe and returns the server's store time for it (epoch ms). */
@@ -13,11 +13,15 @@ export interface ClockProbe {
 export class ServerClock implements Clock {
   private offsetMs = 0;
   private calibrated = false;
+  private last = 0;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(public logger: Logger) {}
 
+  /** Never goes backwards in this process (a new offset can be a few ms below the last one), so creation order follows it. */
   now(): number {
-    return Date.now() + this.offsetMs;
+    const t = Date.now() + this.offsetMs;
+    if (t > this.last) this.last = t;
+    return this.last;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {

@@ -1,6 +1,7 @@
-// Maps driver errors onto core errors: unreachable server → BackendUnavailableError
-// (retryable), anything else the server refused → BackendError, both keeping `cause`.
-import { BackendError, BackendUnavailableError, BatonError } from '@baton/core';
+// The one mapper of driver errors: whatever the NATS client or server throws reaches a caller as a
+// BatonError subclass naming the operation (`queue.claim`, `tasks.finish`), the original kept as
+// `cause`: unreachable server → BackendUnavailableError (retryable), anything else → BackendError.
+import { BackendError, BackendUnavailableError, BatonError, formatBytes } from '@baton/core/adapter';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { errors } from '@nats-io/transport-node';
 
@@ -14,6 +15,12 @@ export const JsCode = {
   /** Message delete failed: the sequence is gone (the key moved on or was deleted). */
   MessageDeleteFailed: 10057,
   NoMessageFound: 10037,
+  /**
+   * "sequence N not found": a delete of a sequence already removed. nats-server 2.9 answers this
+   * instead of 10057 when the sequence lies inside the stream (not below its first), which is
+   * where a lease or key usually sits while older live entries are kept.
+   */
+  SequenceNotFound: 10043,
   StreamNotFound: 10059,
   ConsumerNotFound: 10014,
   StreamNameInUse: 10058,
@@ -30,6 +37,16 @@ export function isCasFailure(err: unknown): boolean {
   return code === JsCode.WrongLastSequence || code === JsCode.WrongLastSequenceUnknown;
 }
 
+/**
+ * A delete by sequence refused because the message is not there (any more): another writer
+ * deleted it first or, in a KV bucket, the key moved on. Never "this call deleted it", so the
+ * caller must re-read before it acts on the entry.
+ */
+export function isAlreadyGone(err: unknown): boolean {
+  const code = jsCode(err);
+  return code === JsCode.MessageDeleteFailed || code === JsCode.NoMessageFound || code === JsCode.SequenceNotFound;
+}
+
 /** A missing stream or consumer: the resources were deleted (or the server lost its store); re-create them. */
 export function isMissingResource(err: unknown): boolean {
   const code = jsCode(err);
@@ -43,11 +60,11 @@ function isUnavailable(err: unknown): boolean {
     err instanceof errors.ClosedConnectionError ||
     err instanceof errors.ConnectionError ||
     err instanceof errors.DrainingConnectionError ||
-    err instanceof errors.NoRespondersError
+    err instanceof errors.NoRespondersError ||
+    err instanceof errors.RequestError
   ) {
     return true;
   }
-  if (err instanceof errors.RequestError) return true;
   const code = jsCode(err);
   if (code === JsCode.JetStreamNotEnabled || code === JsCode.JetStreamNotEnabledForAccount) return true;
   if (err instanceof Error) {
@@ -58,24 +75,26 @@ function isUnavailable(err: unknown): boolean {
   return false;
 }
 
-/** Wraps a driver error in the core error for `what` (e.g. "claim from queue demo_queue"). */
-export function mapError(err: unknown, what: string): BatonError {
+/** Wraps anything thrown during `op` (e.g. "queue.claim") in a BatonError; BatonErrors pass through. */
+export function toBatonError(err: unknown, op: string): BatonError {
   if (err instanceof BatonError) return err;
   const detail = err instanceof Error ? err.message : String(err);
   if (isUnavailable(err)) {
     return new BackendUnavailableError(
-      `NATS: cannot ${what}: ${detail}. The server is unreachable or JetStream is unavailable; the client reconnects on its own, retry once it is back.`,
+      `NATS: ${op} failed: ${detail}. The server is unreachable or JetStream is unavailable; the client reconnects on its own, retry once it is back.`,
       { cause: err },
     );
   }
-  return new BackendError(`NATS: ${what} failed: ${detail}.`, { cause: err });
+  return new BackendError(`NATS: ${op} failed: ${detail}.`, { cause: err });
 }
 
-/** Runs `fn`, turning any driver error into a core error naming the operation. */
-export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw mapError(err, what);
-  }
+/**
+ * A value too large for one message on this server. (Core's PayloadTooLargeError is not part of
+ * the adapter entry, so the code is what callers can rely on.)
+ */
+export function payloadTooLarge(what: string, size: number, limit: number): BatonError {
+  return new BatonError(
+    'PAYLOAD_TOO_LARGE',
+    `NATS: ${what} is ${formatBytes(size)}; the server's max_payload allows ${formatBytes(limit)}. Raise max_payload in nats-server.conf or keep large data elsewhere and pass a reference.`,
+  );
 }

@@ -1,24 +1,15 @@
-// EventLog on the `events` stream: one message per event, seq = stream sequence. The subject
-// `<prefix>.ev.<type>.<run>.<phase>.<task>` lets the server filter queries on one type / run /
-// phase / task without shipping other events; several types, and `since`, are filtered here.
-import { parseJson, type EventLog, type EventQuery, type EventType, type NewEvent, type StoredEvent } from '@baton/core';
-import { encodeToken } from './nats-names.js';
-import type { NatsRuntime } from './nats-runtime.js';
-import { scanStream, type ScanStart } from './nats-scan.js';
+// EventLog on a limits stream: one message per event, seq = stream sequence (strictly increasing in
+// append order). Subjects (nats-event-subjects.ts) let the server filter queries on one type, run,
+// phase or task; several types and `since` are filtered here. A row whose body cannot be decoded
+// is returned in its place as `record.quarantined`, with the columns its subject still tells.
+import { transitions, type EventLog, type EventPurgeOptions, type EventQuery, type NewEvent, type StoredEvent } from '@baton/core/adapter';
+import { decodeText } from './nats-codec.js';
+import { decodeEvent, eventColumns, eventFilter, publishEvent } from './nats-event-subjects.js';
+import type { NatsContext, NatsRuntime } from './nats-runtime.js';
+import { scanStream, type ScanStart, type ScannedMsg } from './nats-scan.js';
 
-const NONE = '!';
 /** Server store times and the engine's `at` may differ a little; start time-based reads this much earlier. */
 const SINCE_SLACK_MS = 60_000;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function token(value: string | null): string {
-  return value === null ? NONE : encodeToken(value);
-}
-
-function typeToken(type: EventType): string {
-  return type.replaceAll('.', '-');
-}
 
 export class NatsEventLog implements EventLog {
   /** Appends from this process go out one call at a time, so a call's events stay contiguous. */
@@ -29,14 +20,9 @@ export class NatsEventLog implements EventLog {
   async append(events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
     const run = this.tail.then(() =>
-      this.rt.run('append events', async (c) => {
-        const pre = c.names.eventSubjectPrefix;
-        // Publishes on one connection are stored in the order sent; msgID makes a retry idempotent.
-        await Promise.all(
-          events.map((e) =>
-            c.js.publish(`${pre}.${typeToken(e.type)}.${token(e.runId)}.${token(e.phaseId)}.${token(e.taskId)}`, encoder.encode(JSON.stringify(e)), { msgID: e.id }),
-          ),
-        );
+      this.rt.run('events.append', async (c) => {
+        // Publishes on one connection are stored in the order sent; the id as msgID makes a retry idempotent.
+        await Promise.all(events.map((e) => publishEvent(c, e)));
       }),
     );
     this.tail = run.catch(() => undefined);
@@ -44,18 +30,12 @@ export class NatsEventLog implements EventLog {
   }
 
   async query(query: EventQuery): Promise<StoredEvent[]> {
-    return this.rt.run('query events', async (c) => {
-      const limit = Math.min(1000, Math.max(1, Math.floor(query.limit ?? 100)));
-      const types = query.type === undefined ? null : new Set(Array.isArray(query.type) ? query.type : [query.type]);
-      if (types && types.size === 0) return [];
-      const one = types && types.size === 1 ? typeToken([...types][0] as EventType) : '*';
-      const filter = [
-        c.names.eventSubjectPrefix,
-        one,
-        query.runId === undefined ? '*' : token(query.runId),
-        query.phaseId === undefined ? '*' : token(query.phaseId),
-        query.taskId === undefined ? '*' : token(query.taskId),
-      ].join('.');
+    return this.rt.run('events.query', async (c) => {
+      const limit = Math.floor(query.limit);
+      if (limit <= 0) return [];
+      const types = query.type === undefined ? null : new Set(query.type);
+      const one = types !== null && types.size === 1 ? [...types][0] : undefined;
+      const filter = eventFilter(c.names, { taskId: query.taskId, type: one, runId: query.runId, phaseId: query.phaseId });
       let start: ScanStart = { policy: 'all' };
       if (query.after !== undefined) start = { policy: 'by_start_sequence', seq: Math.floor(query.after) + 1 };
       else if (query.since !== undefined) start = { policy: 'by_start_time', time: query.since - SINCE_SLACK_MS };
@@ -65,10 +45,12 @@ export class NatsEventLog implements EventLog {
         start,
         onMessage: (m) => {
           if (query.after !== undefined && m.seq <= query.after) return;
-          const e = parseJson<NewEvent>(decoder.decode(m.data));
-          if (types && !types.has(e.type)) return;
+          const e = this.decode(c, m);
+          // Filters match the stored columns: a quarantined row by the type its subject carries.
+          const storedType = eventColumns(c.names, m.subject).type;
+          if (types && (storedType === null || !types.has(storedType))) return;
           if (query.since !== undefined && e.at < query.since) return;
-          out.push({ ...e, seq: m.seq });
+          out.push(e);
           return out.length < limit;
         },
       });
@@ -76,8 +58,8 @@ export class NatsEventLog implements EventLog {
     });
   }
 
-  async purge(options: { olderThanMs: number; keepLatest: number; limit: number }): Promise<number> {
-    return this.rt.run('purge events', async (c) => {
+  async purge(options: EventPurgeOptions): Promise<number> {
+    return this.rt.run('events.purge', async (c) => {
       const si = await c.jsm.streams.info(c.names.eventStream);
       const { first_seq: first, last_seq: last, messages } = si.state;
       if (messages === 0 || options.limit <= 0) return 0;
@@ -88,10 +70,10 @@ export class NatsEventLog implements EventLog {
       let cut = first;
       let seen = 0;
       await scanStream(c, c.names.eventStream, {
-        filter: `${c.names.eventSubjectPrefix}.>`,
+        filter: `${c.names.prefix}.ev.>`,
         start: { policy: 'all' },
         onMessage: (m) => {
-          if (m.seq >= keepFrom && parseJson<NewEvent>(decoder.decode(m.data)).at >= threshold) return false;
+          if (m.seq >= keepFrom && this.decode(c, m).at >= threshold) return false;
           cut = m.seq + 1;
           seen += 1;
           return seen < options.limit;
@@ -101,5 +83,14 @@ export class NatsEventLog implements EventLog {
       const res = await c.jsm.streams.purge(c.names.eventStream, { seq: cut });
       return res.purged;
     });
+  }
+
+  /** The stored event, or a `record.quarantined` stand-in for a row that cannot be decoded. */
+  private decode(c: NatsContext, m: ScannedMsg): StoredEvent {
+    const d = decodeEvent(m.data);
+    if (d.ok) return { ...d.value, seq: m.seq };
+    const cols = eventColumns(c.names, m.subject);
+    const q = transitions.quarantinedEvent('event', String(m.seq), d.reason, d.raw || decodeText(m.data), `quarantined-event-${m.seq}`, m.time);
+    return { ...q, taskId: cols.taskId, runId: cols.runId, phaseId: cols.phaseId, seq: m.seq };
   }
 }

@@ -6,9 +6,10 @@ import { parseAckReply } from './nats-scan.js';
 
 export interface PulledMsg {
   subject: string;
-  /** Ack subject of this delivery: ack, NAK and progress go here (the server matches by stream sequence). */
+  /** Ack subject of this delivery: ack and NAK go here (the server matches by stream sequence). */
   reply: string;
   headers: MsgHdrs | undefined;
+  data: Uint8Array;
   streamSeq: number;
   deliveryCount: number;
 }
@@ -82,7 +83,7 @@ export function pull(nc: NatsConnection, stream: string, consumer: string, req: 
           m.respond(NAK);
           return;
         }
-        out.push({ subject: m.subject, reply: m.reply, headers: m.headers, streamSeq: info.streamSeq, deliveryCount: info.deliveryCount });
+        out.push({ subject: m.subject, reply: m.reply, headers: m.headers, data: m.data, streamSeq: info.streamSeq, deliveryCount: info.deliveryCount });
         if (out.length >= req.batch) {
           settle();
           close();

@@ -1,336 +1,223 @@
-// Queue on a JetStream work-queue stream. Each task with a live delivery is one message on
-// `<prefix>.q.<task>`; the stream refuses a second message per subject (discard_new_per_subject),
-// which is "at most one live delivery per task" enforced by the server. All workers pull from
-// one durable consumer with explicit acks. A claim records the lease in the `leases` bucket
-// (leaseId, expiry on the backend clock, the delivery's ack subject); every ack / release /
-// extend is a compare-and-set on that entry, so a holder whose lease moved on is refused.
-// JetStream's ack timer is kept at or beyond the lease (ack_wait, progress acks, NAK delays),
-// so the server redelivers on its own only after a lease could have expired.
-import { newId, type ClaimOptions, type Delivery, type LeaseRef, type Queue, type QueueDepth, type QueueItem } from '@baton/core';
-import { headers as makeHeaders, type NatsConnection } from '@nats-io/transport-node';
-import type { Versioned } from './nats-bucket.js';
-import { jsCode, JsCode } from './nats-errors.js';
-import { decodeToken, encodeToken } from './nats-names.js';
-import { pull, type PulledMsg } from './nats-pull.js';
+// Queue on JetStream. A ready delivery is a message in the work-queue stream on a subject per
+// queue, priority and task; a delayed one a message that waits for its due time; a leased one an
+// entry in the leases bucket (nats-leases.ts). Claims: nats-claim.ts. Settings, levels, slots and
+// the token bucket of each queue: nats-queue-docs.ts. Reclaim: nats-reclaim.ts.
+//
+// At most one live delivery per task: a task with a lease, a ready message or a delayed message is
+// left alone by enqueue (checked before publishing; the stream refuses a second message on one
+// subject), except that a task created in the same call (createAndEnqueue) cannot have one yet.
+import type { ClaimOptions, Delivery, LeaseRef, Queue, QueueDepth, QueueInfo, QueueItem, QueueSettings } from '@baton/core/adapter';
+import { Claimer } from './nats-claim.js';
+import { publishDelivery } from './nats-deliveries.js';
+import { isAlreadyGone, isMissingResource } from './nats-errors.js';
+import { decodeLease, Leases } from './nats-leases.js';
+import { decodePriority, decodeToken, encodeToken, taskDeliveries } from './nats-names.js';
+import { configureDoc, QueueDocs, settingsOf, type QueueDoc } from './nats-queue-docs.js';
+import { Reclaimer } from './nats-reclaim.js';
 import type { NatsContext, NatsRuntime } from './nats-runtime.js';
 
-/** A lease as stored: l = leaseId, e = expiry (backend ms), r = ack subject of the delivery, s = stream sequence. */
-interface LeaseEntry {
-  l: string;
-  e: number;
-  r: string;
-  s: number;
-}
-
-/** A delivery waiting out a delay: d = due (backend ms), s = stream sequence. Kept for depth() and early-redelivery checks. */
-interface DelayEntry {
-  d: number;
-  s: number;
-}
-
-export const DUE_HEADER = 'Baton-Due';
-const EMPTY = new Uint8Array(0);
-const ACK = '+ACK';
-const PROGRESS = '+WPI';
-/** Claims stop after this many pull rounds that yielded nothing claimable (delayed or parked messages). */
-const MAX_ROUNDS = 50;
-const LEASE_CACHE_MAX = 50_000;
-
-function nak(delayMs = 0): string {
-  return delayMs > 0 ? `-NAK ${JSON.stringify({ delay: Math.ceil(delayMs) * 1e6 })}` : '-NAK';
-}
+const ZERO: QueueDepth = { ready: 0, leased: 0, expired: 0, delayed: 0 };
 
 export class NatsQueue implements Queue {
-  /** leaseId → the entry this process last wrote, so ack/extend usually skip a read. */
-  private readonly known = new Map<string, Versioned<LeaseEntry>>();
+  readonly docs = new QueueDocs();
+  readonly leases = new Leases(this.docs);
+  private readonly claimer: Claimer;
+  private readonly reclaimer = new Reclaimer(this.leases, this.docs);
 
-  constructor(private readonly rt: NatsRuntime) {}
+  constructor(private readonly rt: NatsRuntime) {
+    this.claimer = new Claimer(this.docs, this.leases, () => rt.requestTimeoutMs);
+  }
 
   async enqueue(items: QueueItem[]): Promise<void> {
     if (items.length === 0) return;
-    await this.rt.run('enqueue into the queue', async (c) => {
-      const nonce = newId();
-      await Promise.all(
-        items.map(async (item, i) => {
-          const token = encodeToken(item.taskId);
-          const delay = Math.max(0, Math.floor(item.delayMs ?? 0));
-          const due = c.clock.now() + delay;
-          const h = makeHeaders();
-          if (delay > 0) h.set(DUE_HEADER, String(due));
-          // The msg id makes a retried publish of this call a no-op within the duplicate window.
-          const opts = { msgID: `${token}:${nonce}:${i}`, headers: h };
-          const subject = c.names.queueSubject(token);
-          let seq: number;
-          try {
-            const pa = await c.js.publish(subject, EMPTY, opts).catch((err: unknown) => {
-              if (jsCode(err) !== null) throw err;
-              return c.js.publish(subject, EMPTY, opts);
-            });
-            if (pa.duplicate) return;
-            seq = pa.seq;
-          } catch (err) {
-            // The task already has a live delivery (ready, leased or delayed): leave it as it is.
-            if (jsCode(err) === JsCode.MaxMessagesPerSubject) return;
-            throw err;
-          }
-          if (delay > 0) await c.buckets.delays.put<DelayEntry>(token, { d: due, s: seq });
-        }),
-      );
-    });
+    await this.rt.run('queue.enqueue', (c) => this.enqueueNow(c, items, false));
+  }
+
+  /**
+   * `enqueue` inside a running operation. `fresh`: the tasks were created by this very call, so
+   * none has a live delivery and the checks are skipped (the flow's createAndEnqueue).
+   */
+  async enqueueNow(c: NatsContext, items: readonly QueueItem[], fresh: boolean): Promise<void> {
+    const seen = new Set<string>();
+    let list = items.filter((i) => !seen.has(i.taskId) && seen.add(i.taskId));
+    if (!fresh) {
+      const live = await Promise.all(list.map((i) => this.isLive(c, i)));
+      list = list.filter((_, k) => !live[k]);
+    }
+    if (list.length === 0) return;
+    const delayed = (i: QueueItem) => (i.delayMs ?? 0) > 0;
+    const levels = new Map<string, QueueItem>();
+    for (const i of list) levels.set(delayed(i) ? `${i.queue}\u0000d` : `${i.queue}\u0000${i.priority}`, i);
+    await Promise.all([...levels.values()].map((i) => (delayed(i) ? this.docs.ensureDelay(c, i.queue) : this.docs.ensureLevel(c, i.queue, i.priority))));
+    const now = c.clock.now();
+    // Published in the order given (pipelined on one connection), so one call keeps its FIFO order.
+    await Promise.all(list.map((i) => publishDelivery(c, this.docs.subjectsOf(c, i.queue), i, now, delayed(i) ? now + Math.floor(i.delayMs!) : null)));
+    c.wake.wake(list.filter((i) => !delayed(i)).map((i) => this.docs.subjectsOf(c, i.queue).token));
+    // Delayed ones wake every process's waiting claims at their due time (one wake per queue and 25 ms).
+    const dues = new Map<string, [string, number]>();
+    for (const i of list.filter(delayed)) {
+      const token = this.docs.subjectsOf(c, i.queue).token;
+      const due = now + Math.floor(i.delayMs!);
+      dues.set(`${token} ${Math.ceil(due / 25)}`, [token, due]);
+    }
+    for (const [token, due] of dues.values()) c.wake.wake([token], due, now);
+  }
+
+  /** Whether the task has a delivery already: a lease, or a ready or delayed message. */
+  private async isLive(c: NatsContext, i: QueueItem): Promise<boolean> {
+    const token = encodeToken(i.taskId);
+    const has = async (subject: string) => (await c.jsm.direct.getMessage(c.names.queueStream, { last_by_subj: subject })) !== null;
+    // Messages before the lease: a claim writes its lease before it acks the message, so one of
+    // the two is seen. Its own ready subject first (the common case, e.g. a backlog the reconciler
+    // re-enqueues), then the lease, then any queue and priority, ready or delayed.
+    if (await has(this.docs.subjectsOf(c, i.queue).ready(i.priority, token))) return true;
+    if ((await c.buckets.leases.get(token)) !== null) return true;
+    for (const subject of taskDeliveries(c.names, token)) if (await has(subject)) return true;
+    return false;
   }
 
   async claim(options: ClaimOptions): Promise<Delivery[]> {
-    const limit = Math.floor(options.limit);
-    if (!(limit > 0) || options.signal?.aborted) return [];
-    return this.rt.run('claim from the queue', async (c) => {
-      const out: Delivery[] = [];
-      const deadline = Date.now() + Math.max(0, options.waitMs);
-      const { queueStream, queueConsumer } = c.names;
-      for (let round = 0; round < MAX_ROUNDS && out.length < limit; round++) {
-        let msgs = await pull(c.nc, queueStream, queueConsumer, { batch: limit - out.length, noWait: true });
-        if (msgs.length === 0) {
-          const left = deadline - Date.now();
-          if (out.length > 0 || left <= 0 || options.signal?.aborted) break;
-          msgs = await pull(c.nc, queueStream, queueConsumer, { batch: 1, expiresMs: left, signal: options.signal });
-          if (msgs.length === 0) break;
-        }
-        const taken = await Promise.all(msgs.map((m) => this.take(c, m, options.leaseMs)));
-        for (const d of taken) if (d) out.push(d);
-      }
-      return out;
-    });
+    if (options.limit <= 0 || options.signal?.aborted) return [];
+    return this.rt.run('queue.claim', (c) => this.claimer.claim(c, options));
   }
 
   async ack(refs: LeaseRef[]): Promise<boolean[]> {
     if (refs.length === 0) return [];
-    return this.rt.run('ack deliveries', (c) =>
-      Promise.all(
-        refs.map(async (ref) => {
-          const entry = await this.dropLease(c, ref);
-          if (!entry) return false;
-          // Request form: the server answers once the message is gone, so a read right after sees it.
-          await c.nc.request(entry.r, ACK, { timeout: c.ackTimeoutMs });
-          return true;
-        }),
-      ),
-    );
+    return this.rt.run('queue.ack', (c) => Promise.all(refs.map((r) => this.leases.ack(c, r))));
   }
 
   async release(refs: (LeaseRef & { delayMs?: number })[]): Promise<boolean[]> {
     if (refs.length === 0) return [];
-    return this.rt.run('release deliveries', (c) =>
-      Promise.all(
-        refs.map(async (ref) => {
-          const entry = await this.dropLease(c, ref);
-          if (!entry) return false;
-          const delay = Math.max(0, Math.floor(ref.delayMs ?? 0));
-          if (delay > 0) await c.buckets.delays.put<DelayEntry>(encodeToken(ref.taskId), { d: c.clock.now() + delay, s: entry.s });
-          await c.nc.request(entry.r, nak(delay), { timeout: c.ackTimeoutMs });
-          return true;
-        }),
-      ),
-    );
+    return this.rt.run('queue.release', (c) => Promise.all(refs.map((r) => this.leases.release(c, r, Math.max(0, Math.floor(r.delayMs ?? 0))))));
   }
 
   async extend(refs: LeaseRef[], leaseMs: number): Promise<boolean[]> {
     if (refs.length === 0) return [];
-    return this.rt.run('extend leases', (c) =>
-      Promise.all(
-        refs.map(async (ref) => {
-          const token = encodeToken(ref.taskId);
-          let cur: Versioned<LeaseEntry> | null = this.cached(ref, token);
-          for (let i = 0; i < 5; i++) {
-            cur ??= await c.buckets.leases.get<LeaseEntry>(token);
-            if (!cur || cur.value.l !== ref.leaseId) {
-              this.known.delete(ref.leaseId);
-              return false;
-            }
-            const next: LeaseEntry = { ...cur.value, e: c.clock.now() + leaseMs };
-            const rev = await c.buckets.leases.update(token, next, cur.revision);
-            if (rev !== null) {
-              this.remember(ref.leaseId, { key: token, value: next, revision: rev, time: 0 });
-              this.armTimer(c.nc, next.r, leaseMs, c.ackWaitMs);
-              return true;
-            }
-            cur = null;
-          }
-          return false;
-        }),
-      ),
-    );
+    return this.rt.run('queue.extend', (c) => Promise.all(refs.map((r) => this.leases.extend(c, r, leaseMs))));
   }
 
   async reclaimExpired(limit: number): Promise<LeaseRef[]> {
     if (!(limit > 0)) return [];
-    return this.rt.run('reclaim expired leases', async (c) => {
-      // The leases bucket holds only live leases (deletes leave no tombstone): O(in-flight) scan.
-      const now = c.clock.now();
-      const expired = (await c.buckets.leases.scan<LeaseEntry>('>')).filter((e) => e.value.e <= now).sort((a, b) => a.value.e - b.value.e);
-      const out: LeaseRef[] = [];
-      for (const found of expired) {
-        if (out.length >= limit) break;
-        let cur: Versioned<LeaseEntry> | null = found;
-        for (let i = 0; i < 3 && cur; i++) {
-          if (await c.buckets.leases.deleteRevision(cur.revision)) {
-            this.known.delete(cur.value.l);
-            // Hand the message straight back (its ack timer may be far off); the entry's ack
-            // subject is kept current by claimers that saw the message redelivered.
-            await c.nc.request(cur.value.r, nak(), { timeout: c.ackTimeoutMs }).catch((err: unknown) => {
-              c.logger.warn({ err, taskId: decodeToken(found.key) }, 'NATS: could not hand a reclaimed delivery back at once; it returns when its ack wait ends');
-            });
-            out.push({ taskId: decodeToken(found.key), leaseId: cur.value.l });
-            break;
-          }
-          const fresh: Versioned<LeaseEntry> | null = await c.buckets.leases.get<LeaseEntry>(found.key);
-          cur = fresh && fresh.value.l === found.value.l && fresh.value.e <= c.clock.now() ? fresh : null;
-        }
-      }
-      return out;
-    });
+    return this.rt.run('queue.reclaimExpired', (c) => this.reclaimer.pass(c, limit));
   }
 
   async remove(taskIds: string[]): Promise<number> {
     if (taskIds.length === 0) return 0;
-    return this.rt.run('remove deliveries', async (c) => {
+    return this.rt.run('queue.remove', async (c) => {
       const removed = await Promise.all(
         [...new Set(taskIds)].map(async (taskId) => {
-          const token = encodeToken(taskId);
-          let dropped = false;
-          const sm = await c.jsm.direct.getMessage(c.names.queueStream, { last_by_subj: c.names.queueSubject(token) });
-          if (sm) {
-            // Deleting by sequence keeps the consumer consistent (a filtered purge resets its ack floor on 2.9).
-            dropped = await c.jsm.streams.deleteMessage(c.names.queueStream, sm.seq, false).catch((err: unknown) => {
-              if (jsCode(err) === JsCode.MessageDeleteFailed) return false;
-              throw err;
-            });
-          }
-          const lease = await c.buckets.leases.get<LeaseEntry>(token);
-          if (lease) {
-            this.known.delete(lease.value.l);
-            await c.buckets.leases.deleteKey(token);
-          }
-          await c.buckets.delays.deleteKey(token);
-          return dropped;
+          const [lease, messages] = await Promise.all([this.leases.remove(c, taskId), this.dropMessages(c, taskId)]);
+          return lease || messages;
         }),
       );
       return removed.filter(Boolean).length;
     });
   }
 
+  /** Deletes the task's ready and delayed messages by sequence (a filtered purge would reset the consumers' ack floors on 2.9). */
+  private async dropMessages(c: NatsContext, taskId: string): Promise<boolean> {
+    let dropped = false;
+    for (const subject of taskDeliveries(c.names, encodeToken(taskId))) {
+      for (let i = 0; i < 5; i++) {
+        const sm = await c.jsm.direct.getMessage(c.names.queueStream, { last_by_subj: subject });
+        if (!sm) break;
+        const ok = await c.jsm.streams.deleteMessage(c.names.queueStream, sm.seq, false).catch((err: unknown) => {
+          if (isAlreadyGone(err)) return false;
+          throw err;
+        });
+        dropped ||= ok;
+      }
+    }
+    return dropped;
+  }
+
   async depth(): Promise<QueueDepth> {
-    return this.rt.run('read queue depth', async (c) => {
-      const [si, leased, delays] = await Promise.all([
-        c.jsm.streams.info(c.names.queueStream),
-        c.buckets.leases.count(),
-        c.buckets.delays.scan<DelayEntry>('>'),
-      ]);
-      const now = c.clock.now();
-      const delayed = delays.filter((d) => d.value.d > now).length;
-      return { ready: Math.max(0, si.state.messages - leased - delayed), leased, delayed };
+    return this.rt.run('queue.depth', async (c) => {
+      const total = { ...ZERO };
+      for (const q of await this.infos(c)) for (const k of Object.keys(total) as (keyof QueueDepth)[]) total[k] += q.depth[k];
+      return total;
     });
   }
 
-  /** Decides what one pulled message is: a claim, a delivery not yet due, or a lease awaiting reclaim. */
-  private async take(c: NatsContext, m: PulledMsg, leaseMs: number): Promise<Delivery | null> {
-    const token = m.subject.slice(c.names.queueSubject('').length);
-    const taskId = decodeToken(token);
-    const { leases, delays } = c.buckets;
-    const dueHeader = Number(m.headers?.get(DUE_HEADER) || 0);
-    if (dueHeader > 0 && dueHeader - c.clock.now() > 0) {
-      c.nc.publish(m.reply, nak(dueHeader - c.clock.now()));
-      return null;
-    }
-    // A redelivery may be a release with delay (due in the delays bucket) or a reclaim; a
-    // first delivery with a due header had its delay entry written by enqueue.
-    if (dueHeader > 0 || m.deliveryCount > 1) {
-      const d = await delays.get<DelayEntry>(token);
-      if (d) {
-        const left = d.value.d - c.clock.now();
-        if (left > 0 && d.value.s === m.streamSeq) {
-          c.nc.publish(m.reply, nak(left));
-          return null;
-        }
-        await delays.deleteRevision(d.revision);
-      }
-    }
-    // A first delivery almost never has a lease entry: try to create one before reading.
-    let guess = m.deliveryCount === 1;
-    for (let i = 0; i < 5; i++) {
-      const now = c.clock.now();
-      if (guess) {
-        guess = false;
-        const claimed = await this.createLease(c, token, taskId, m, leaseMs, now);
-        if (claimed) return claimed;
-      }
-      const cur = await leases.get<LeaseEntry>(token);
-      if (cur && cur.value.s === m.streamSeq) {
-        const moved = cur.value.r === m.reply ? cur.revision : await leases.update(token, { ...cur.value, r: m.reply }, cur.revision);
-        if (moved === null) continue; // the entry changed under us (acked, extended, reclaimed): look again
-        if (cur.value.e > now) {
-          // The server's timer ran ahead of a lease extended elsewhere: re-arm it to the lease.
-          c.nc.publish(m.reply, nak(cur.value.e - now));
-        } else {
-          // Expired but not yet reported by reclaimExpired, which will hand it back at once.
-          c.nc.publish(m.reply, nak(Math.min(c.ackWaitMs, 30_000)));
-        }
-        return null;
-      }
-      if (cur) {
-        // Left over from an earlier delivery of this task whose message is gone (removed): stale.
-        await leases.deleteRevision(cur.revision);
-        continue;
-      }
-      const claimed = await this.createLease(c, token, taskId, m, leaseMs, now);
-      if (claimed) return claimed;
-    }
-    // Could not settle the message's state: hand it back for another claim.
-    c.nc.publish(m.reply, nak());
-    return null;
+  async queues(): Promise<QueueInfo[]> {
+    return this.rt.run('queue.queues', async (c) => (await this.infos(c)).filter((q) => q.listed).map(({ listed: _listed, ...info }) => info));
   }
 
-  /** Leases the message if no lease entry exists (create-if-absent): the one claim that wins. */
-  private async createLease(c: NatsContext, token: string, taskId: string, m: PulledMsg, leaseMs: number, now: number): Promise<Delivery | null> {
-    const entry: LeaseEntry = { l: newId(), e: now + leaseMs, r: m.reply, s: m.streamSeq };
-    const rev = await c.buckets.leases.create(token, entry);
-    if (rev === null) return null;
-    this.remember(entry.l, { key: token, value: entry, revision: rev, time: 0 });
-    if (leaseMs > c.ackWaitMs) this.armTimer(c.nc, m.reply, leaseMs, c.ackWaitMs);
-    return { taskId, leaseId: entry.l };
+  async configure(queue: string, settings: Partial<QueueSettings>): Promise<QueueSettings> {
+    return this.rt.run('queue.configure', async (c) => {
+      const doc = await this.docs.update(c, queue, (d) => configureDoc(d, settings, c.clock.now()));
+      // Resumed, raised or lifted limits may let a waiting claim through.
+      c.wake.wake([this.docs.subjectsOf(c, queue).token]);
+      return settingsOf(doc);
+    });
   }
 
-  /** Removes the lease entry if it still belongs to `ref`; returns it (with the current ack subject). */
-  private async dropLease(c: NatsContext, ref: LeaseRef): Promise<LeaseEntry | null> {
-    const token = encodeToken(ref.taskId);
-    let cur: Versioned<LeaseEntry> | null = this.cached(ref, token);
-    for (let i = 0; i < 5; i++) {
-      cur ??= await c.buckets.leases.get<LeaseEntry>(token);
-      if (!cur || cur.value.l !== ref.leaseId) break;
-      if (await c.buckets.leases.deleteRevision(cur.revision)) {
-        this.known.delete(ref.leaseId);
-        return cur.value;
-      }
-      cur = null;
+  /**
+   * Every queue with its depth: ready from its level consumers (messages not yet acked), delayed
+   * split by due time from the stream's subject list, leased and expired from the leases bucket.
+   */
+  private async infos(c: NatsContext): Promise<(QueueInfo & { listed: boolean })[]> {
+    await this.claimer.acks.settled();
+    const [docs, leased, delayed] = await Promise.all([this.docs.all(c), this.leasedByQueue(c), this.delayedByQueue(c)]);
+    const out = await Promise.all(
+      docs.map(async ({ value: doc }) => {
+        const depth: QueueDepth = { ...ZERO, ...leased.get(doc.name) };
+        const d = delayed.get(doc.name);
+        depth.ready = (await this.readyOf(c, doc)) + (d?.due ?? 0);
+        depth.delayed = d?.waiting ?? 0;
+        const listed = doc.cf || depth.ready + depth.leased + depth.delayed > 0;
+        return { name: doc.name, ...settingsOf(doc), depth, listed };
+      }),
+    );
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  private async readyOf(c: NatsContext, doc: QueueDoc): Promise<number> {
+    const q = this.docs.subjectsOf(c, doc.name);
+    const counts = await Promise.all(
+      doc.lv.map((p) =>
+        c.jsm.consumers.info(c.names.queueStream, q.levelConsumer(p)).then(
+          // A pulled message stays counted until it is acked: NAKed ones are ready, claimed ones are acked.
+          (ci) => ci.num_pending + ci.num_ack_pending,
+          (err: unknown) => {
+            if (isMissingResource(err)) return 0;
+            throw err;
+          },
+        ),
+      ),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  private async leasedByQueue(c: NatsContext): Promise<Map<string, { leased: number; expired: number }>> {
+    const now = c.clock.now();
+    const out = new Map<string, { leased: number; expired: number }>();
+    await c.buckets.leases.scan('>', (e) => {
+      const d = decodeLease(e);
+      if (!d.ok || d.value.value.x !== undefined) return;
+      const v = d.value.value;
+      const q = out.get(v.q) ?? { leased: 0, expired: 0 };
+      q.leased++;
+      if (v.e <= now) q.expired++;
+      out.set(v.q, q);
+    });
+    return out;
+  }
+
+  private async delayedByQueue(c: NatsContext): Promise<Map<string, { due: number; waiting: number }>> {
+    const now = c.clock.now();
+    const si = await c.jsm.streams.info(c.names.queueStream, { subjects_filter: `${c.names.prefix}.d.>` });
+    const out = new Map<string, { due: number; waiting: number }>();
+    for (const subject of Object.keys(si.state.subjects ?? {})) {
+      const t = subject.split('.');
+      const queue = t.length === 6 ? decodeToken(t[2]!) : null;
+      const dueAt = parseInt(t[5] ?? '', 36);
+      if (queue === null || decodePriority(t[3]!) === null || !Number.isFinite(dueAt)) continue;
+      const q = out.get(queue) ?? { due: 0, waiting: 0 };
+      if (dueAt <= now) q.due++;
+      else q.waiting++;
+      out.set(queue, q);
     }
-    this.known.delete(ref.leaseId);
-    return null;
-  }
-
-  /** Keeps JetStream's redelivery timer at or beyond the lease: progress ack resets it to ack_wait, a NAK delay sets it exactly. */
-  private armTimer(nc: NatsConnection, reply: string, leaseMs: number, ackWaitMs: number): void {
-    nc.publish(reply, leaseMs > ackWaitMs ? nak(leaseMs) : PROGRESS);
-  }
-
-  private cached(ref: LeaseRef, token: string): Versioned<LeaseEntry> | null {
-    const hit = this.known.get(ref.leaseId);
-    return hit && hit.key === token ? hit : null;
-  }
-
-  private remember(leaseId: string, entry: Versioned<LeaseEntry>): void {
-    this.known.delete(leaseId);
-    this.known.set(leaseId, entry);
-    if (this.known.size > LEASE_CACHE_MAX) {
-      const oldest = this.known.keys().next().value;
-      if (oldest !== undefined) this.known.delete(oldest);
-    }
+    return out;
   }
 }

@@ -1,14 +1,12 @@
 // Finite reads of a stream through a short-lived ephemeral push consumer: the server streams
 // every matching message (or, for KV buckets, the last value per key) up to the stream's last
-// sequence when the scan began. This is how list-style port calls (scans) are paid for on
-// JetStream, which has no secondary indexes.
-import { BackendUnavailableError } from '@baton/core';
+// sequence when the scan began. This is how list-style port calls are paid for on JetStream,
+// which has no secondary indexes.
+import { BackendUnavailableError } from '@baton/core/adapter';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { createInbox, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 
 export interface AckReplyInfo {
-  stream: string;
-  consumer: string;
   deliveryCount: number;
   streamSeq: number;
   deliverySeq: number;
@@ -23,8 +21,6 @@ export function parseAckReply(reply: string): AckReplyInfo | null {
   const base = t.length === 9 ? 2 : t.length >= 11 ? 4 : -1;
   if (base < 0) return null;
   return {
-    stream: t[base] ?? '',
-    consumer: t[base + 1] ?? '',
     deliveryCount: Number(t[base + 2]),
     streamSeq: Number(t[base + 3]),
     deliverySeq: Number(t[base + 4]),
@@ -58,7 +54,7 @@ export interface ScanOptions {
   idleTimeoutMs?: number;
 }
 
-interface ScanDeps {
+export interface ScanDeps {
   nc: NatsConnection;
   jsm: JetStreamManager;
 }
@@ -73,101 +69,132 @@ const PROBE_AFTER_MS = 200;
  * than the snapshot); callers that act on an entry re-check it by revision anyway.
  */
 export async function scanStream(deps: ScanDeps, stream: string, options: ScanOptions): Promise<void> {
-  const { nc, jsm } = deps;
-  const lastSeq = (await jsm.streams.info(stream)).state.last_seq;
+  const lastSeq = (await deps.jsm.streams.info(stream)).state.last_seq;
   const start = options.start;
   if (lastSeq === 0 || (start.policy === 'by_start_sequence' && start.seq > lastSeq)) return;
-  const idleMs = options.idleTimeoutMs ?? 10_000;
-  const inbox = createInbox();
-  return new Promise<void>((resolve, reject) => {
-    let finished = false;
-    let consumerName: string | null = null;
-    let stallTimer: NodeJS.Timeout | undefined;
-    let probeTimer: NodeJS.Timeout | undefined;
-    let lastDeliverySeq = 0;
-    const finish = (err?: unknown) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(stallTimer);
-      clearTimeout(probeTimer);
-      sub.unsubscribe();
-      if (consumerName) jsm.consumers.delete(stream, consumerName).catch(() => undefined);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    // Nothing pending and everything the consumer sent received: the read is complete. This ends
-    // a read whose last snapshot message was deleted before delivery (so no delivery says
-    // "0 pending" and none comes after the snapshot's last sequence).
-    const drained = (ci: { num_pending: number; delivered: { consumer_seq: number } }) => ci.num_pending === 0 && ci.delivered.consumer_seq <= lastDeliverySeq;
-    const probe = () => {
-      const name = consumerName;
-      if (finished || name === null) return;
-      jsm.consumers.info(stream, name).then(
+  await new Scan(deps, stream, options, lastSeq).run();
+}
+
+/** One scan: its subscription, its consumer and the two timers that end it (done, or stalled). */
+class Scan {
+  private finished = false;
+  private consumer: string | null = null;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private lastDeliverySeq = 0;
+  private sub: Subscription | null = null;
+  private settle: { resolve: () => void; reject: (err: unknown) => void } | null = null;
+
+  constructor(
+    private readonly deps: ScanDeps,
+    private readonly stream: string,
+    private readonly options: ScanOptions,
+    private readonly lastSeq: number,
+  ) {}
+
+  run(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+      const inbox = createInbox();
+      this.sub = this.deps.nc.subscribe(inbox, { callback: (err, m) => this.onMessage(err, m) });
+      this.arm();
+      this.deps.jsm.consumers.add(this.stream, this.config(inbox)).then(
         (ci) => {
-          if (finished) return;
-          if (drained(ci)) finish();
-          else armProbe();
+          this.consumer = ci.name;
+          if (this.finished) this.dropConsumer();
+          else if (this.drained(ci)) this.finish();
         },
-        () => armProbe(),
+        (err: unknown) => this.finish(err),
       );
-    };
-    const armProbe = () => {
-      clearTimeout(probeTimer);
-      probeTimer = setTimeout(probe, PROBE_AFTER_MS);
-      probeTimer.unref();
-    };
-    const arm = () => {
-      clearTimeout(stallTimer);
-      stallTimer = setTimeout(
-        () => finish(new BackendUnavailableError(`NATS: reading stream ${stream} stalled for ${idleMs} ms; the server may be restarting. Retry once it is back.`)),
-        idleMs,
-      );
-      stallTimer.unref();
-      armProbe();
-    };
-    const sub = nc.subscribe(inbox, {
-      callback: (err, m) => {
-        if (finished) return;
-        if (err) return finish(err);
-        if (!m.reply) return; // idle heartbeat or flow-control status: not data
-        const info = parseAckReply(m.reply);
-        if (!info) return;
-        // Deliveries come in stream order, so a later write means the snapshot is through.
-        if (info.streamSeq > lastSeq) return finish();
-        arm();
-        lastDeliverySeq = Math.max(lastDeliverySeq, info.deliverySeq);
-        let keepGoing: boolean;
-        try {
-          keepGoing = options.onMessage({ subject: m.subject, seq: info.streamSeq, time: info.timestampMs, data: m.data, headers: m.headers }) !== false;
-        } catch (e) {
-          return finish(e);
-        }
-        if (!keepGoing || info.pending === 0 || info.streamSeq === lastSeq) finish();
-      },
     });
-    const config = {
+  }
+
+  private config(inbox: string): Parameters<JetStreamManager['consumers']['add']>[1] {
+    const start = this.options.start;
+    return {
       deliver_subject: inbox,
-      ack_policy: 'none' as const,
-      filter_subject: options.filter,
+      ack_policy: 'none',
+      filter_subject: this.options.filter,
       mem_storage: true,
       num_replicas: 1,
       inactive_threshold: 30_000_000_000,
-      headers_only: options.headersOnly === true,
+      headers_only: this.options.headersOnly === true,
       deliver_policy: start.policy,
       ...(start.policy === 'by_start_sequence' ? { opt_start_seq: Math.max(1, start.seq) } : {}),
       ...(start.policy === 'by_start_time' ? { opt_start_time: new Date(start.time).toISOString() } : {}),
-    };
-    arm();
-    jsm.consumers.add(stream, config as Parameters<JetStreamManager['consumers']['add']>[1]).then(
+    } as Parameters<JetStreamManager['consumers']['add']>[1];
+  }
+
+  private onMessage(err: Error | null, m: Msg): void {
+    if (this.finished) return;
+    if (err) return this.finish(err);
+    if (!m.reply) return; // idle heartbeat or flow-control status: not data
+    const info = parseAckReply(m.reply);
+    if (!info) return;
+    // Deliveries come in stream order, so a later write means the snapshot is through.
+    if (info.streamSeq > this.lastSeq) return this.finish();
+    this.arm();
+    this.lastDeliverySeq = Math.max(this.lastDeliverySeq, info.deliverySeq);
+    let keepGoing: boolean;
+    try {
+      keepGoing = this.options.onMessage({ subject: m.subject, seq: info.streamSeq, time: info.timestampMs, data: m.data, headers: m.headers }) !== false;
+    } catch (e) {
+      return this.finish(e);
+    }
+    if (!keepGoing || info.pending === 0 || info.streamSeq === this.lastSeq) this.finish();
+  }
+
+  /**
+   * Nothing pending and everything the consumer sent received: the read is complete. This ends a
+   * read whose last snapshot message was deleted before delivery (so no delivery says "0 pending"
+   * and none comes after the snapshot's last sequence).
+   */
+  private drained(ci: { num_pending: number; delivered: { consumer_seq: number } }): boolean {
+    return ci.num_pending === 0 && ci.delivered.consumer_seq <= this.lastDeliverySeq;
+  }
+
+  private probe(): void {
+    const name = this.consumer;
+    if (this.finished || name === null) return;
+    this.deps.jsm.consumers.info(this.stream, name).then(
       (ci) => {
-        consumerName = ci.name;
-        if (finished) {
-          jsm.consumers.delete(stream, ci.name).catch(() => undefined);
-          return;
-        }
-        if (drained(ci)) finish();
+        if (this.finished) return;
+        if (this.drained(ci)) this.finish();
+        else this.armProbe();
       },
-      (e: unknown) => finish(e),
+      () => this.armProbe(),
     );
-  });
+  }
+
+  private armProbe(): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => this.probe(), PROBE_AFTER_MS);
+    this.probeTimer.unref();
+  }
+
+  private arm(): void {
+    const idleMs = this.options.idleTimeoutMs ?? 10_000;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(
+      () => this.finish(new BackendUnavailableError(`NATS: reading stream ${this.stream} stalled for ${idleMs} ms; the server may be restarting. Retry once it is back.`)),
+      idleMs,
+    );
+    this.stallTimer.unref();
+    this.armProbe();
+  }
+
+  private finish(err?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.stallTimer);
+    clearTimeout(this.probeTimer);
+    this.sub?.unsubscribe();
+    this.dropConsumer();
+    if (err === undefined) this.settle?.resolve();
+    else this.settle?.reject(err);
+  }
+
+  private dropConsumer(): void {
+    if (this.consumer !== null) this.deps.jsm.consumers.delete(this.stream, this.consumer).catch(() => undefined);
+  }
 }

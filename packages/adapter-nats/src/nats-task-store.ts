@@ -1,361 +1,318 @@
-// TaskStore on the `tasks` KV bucket: records under `t.<task>`, idempotency keys under
-// `k.<sha256>` holding { id, exp }. A key is claimed with create-if-absent; an expired one is
-// replaced with compare-and-set (bucket TTLs are bucket-wide, so expiry lives in the value).
-// Lists, counts, phase cancels and purges are scans of the bucket: O(tasks), see README.
+// TaskStore on the tasks bucket. Every lifecycle change is core's `transitions.*` applied to the
+// stored record with compare-and-set (nats-task-records.ts), its events written in the same write
+// (the outbox) and published right after, so they are appended iff the change applied.
+// Idempotency keys: nats-idempotency-keys.ts. Lists, counts and retention: nats-task-scan.ts.
 import {
-  BackendError,
   isTerminal,
-  sleep,
-  systemClock,
+  matchesTaskFilter,
+  newId,
+  retentionVictims,
+  transitions,
+  type Audited,
+  type CountBy,
   type CreateResult,
+  type JsonValue,
+  type LeaseRef,
+  type NewEvent,
   type NewTask,
   type PurgeOptions,
+  type RecoverItem,
   type RecoverResult,
+  type RetryOptions,
   type StartClaim,
   type StartResult,
-  type StoredError,
   type TaskCount,
-  type TaskFilter,
   type TaskOutcome,
+  type TaskPage,
+  type TaskQuery,
   type TaskRecord,
   type TaskState,
   type TaskStore,
+  type TransitionOptions,
   type Usage,
-} from '@baton/core';
-import type { Versioned } from './nats-bucket.js';
+  type WriteOptions,
+} from '@baton/core/adapter';
 import { deleteChunks } from './nats-checkpoint-store.js';
-import { decodeToken, encodeToken, hashKey } from './nats-names.js';
+import { createUnderKey, dropExpiredKeys, nextOrd, releaseKey } from './nats-idempotency-keys.js';
+import { decodeToken } from './nats-names.js';
 import type { NatsContext, NatsRuntime } from './nats-runtime.js';
-import { H, metaOf, NULL_TOKEN, nullableToken, taskKey, toRecord, type StoredTask, type TaskRecords } from './nats-task-records.js';
-import { addUsage, finishTask, moveTask, newTaskRecord, recoverTask, startTask } from './task-transitions.js';
+import type { Mutated, TaskRecords } from './nats-task-records.js';
+import { byCreation, headerValue, metaMatches, pageCursor, scanTasks, type Position } from './nats-task-scan.js';
 
-interface MetaEntry {
-  key: string;
-  id: string;
-  revision: number;
-  state: TaskState;
-  created: number;
-  ord: number;
-  updated: number;
-  /** Header tokens (encoded; NULL_TOKEN for none). Copied out: a kept header object would keep its message's buffer alive. */
-  type: string;
-  run: string;
-  phase: string;
-  finished: number;
+/** The answer of a change once its events are in the log (or kept for a retry). */
+async function settled<R>(change: Promise<Mutated<R>>): Promise<R> {
+  const m = await change;
+  await m.landed;
+  return m.result;
 }
 
-interface KeyEntry {
-  id: string;
-  /** The key maps to `id` until then (backend ms). */
-  exp: number;
-  at: number;
-}
-
-/** A key whose task is missing this long after it was written is an orphan of a crashed create. */
-const ORPHAN_GRACE_MS = 5_000;
-
-let ordCounter = 0;
-
-function idemKey(key: string): string {
-  return `k.${hashKey(key)}`;
-}
-
-function clampLimit(limit: number | undefined): number {
-  return Math.min(1000, Math.max(1, Math.floor(limit ?? 100)));
-}
+/** Bodies of a page are read this many at a time. */
+const READ_BATCH = 200;
 
 export class NatsTaskStore implements TaskStore {
   constructor(
     private readonly rt: NatsRuntime,
-    private readonly records: TaskRecords,
+    readonly records: TaskRecords,
   ) {}
 
-  async create(tasks: NewTask[]): Promise<CreateResult[]> {
+  async create(tasks: NewTask[], options?: WriteOptions & { events?: (NewEvent[] | undefined)[] }): Promise<CreateResult[]> {
     if (tasks.length === 0) return [];
-    return this.rt.run('create tasks', async (c) => {
-      const results: CreateResult[] = new Array<CreateResult>(tasks.length);
-      // One key's creates run in order (the second is the first's duplicate); keys run in parallel.
-      const groups = new Map<string, number[]>();
-      tasks.forEach((t, i) => groups.set(t.idempotencyKey, [...(groups.get(t.idempotencyKey) ?? []), i]));
-      await Promise.all(
-        [...groups.values()].map(async (indexes) => {
-          for (const i of indexes) results[i] = await this.createOne(c, tasks[i] as NewTask);
-        }),
-      );
-      return results;
-    });
+    return this.rt.run('tasks.create', (c) => this.createNow(c, tasks, options?.events));
+  }
+
+  /** `create` inside a running operation (also the first half of the flow's createAndEnqueue). */
+  async createNow(c: NatsContext, tasks: readonly NewTask[], events: readonly (readonly NewEvent[] | undefined)[] | undefined): Promise<CreateResult[]> {
+    const results = new Array<CreateResult>(tasks.length);
+    // Creation order follows the call: each task's place is taken before any write starts.
+    const ords = tasks.map(() => nextOrd());
+    // Refuse an oversized record before any write, so a failed create leaves no key behind.
+    for (const t of tasks) this.records.checkSize(c, transitions.createRecord(t, 0));
+    // One key's creates run in order (the second is the first's duplicate); keys run in parallel.
+    const groups = new Map<string, number[]>();
+    tasks.forEach((t, i) => groups.set(t.idempotencyKey, [...(groups.get(t.idempotencyKey) ?? []), i]));
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        for (const i of indexes) {
+          const t = tasks[i]!;
+          results[i] = await createUnderKey(c, t, (now) => this.records.create(c, transitions.createRecord(t, now), ords[i]!, events?.[i]));
+        }
+      }),
+    );
+    return results;
   }
 
   async get(id: string): Promise<TaskRecord | null> {
-    return this.rt.run(`read task ${id}`, async (c) => {
-      const cur = await this.records.get(c.buckets.tasks, id);
-      return cur ? toRecord(cur.value) : null;
+    return this.rt.run('tasks.get', async (c) => (await this.records.read(c, id, true))?.held.rec ?? null);
+  }
+
+  async list(query: TaskQuery): Promise<TaskPage> {
+    return this.rt.run('tasks.list', async (c) => {
+      const after = query.cursor === undefined ? null : pageCursor.decode(query.cursor);
+      if (query.limit <= 0) return { tasks: [], cursor: null };
+      const now = c.clock.now();
+      const filter = { ...query, ids: undefined };
+      const past = (p: Position) => after === null || byCreation(p, after) > 0;
+      if (query.ids !== undefined) {
+        const found = (await Promise.all(query.ids.map((id) => this.records.read(c, id, true)))).flatMap((r) => (r === null ? [] : [r.held]));
+        const page = found
+          .map((h) => ({ rec: h.rec, pos: { created: h.rec.createdAt, ord: h.ord, id: h.rec.id } }))
+          .filter((x) => past(x.pos) && matchesTaskFilter(x.rec, filter, now))
+          .sort((a, b) => byCreation(a.pos, b.pos));
+        const tasks = page.slice(0, query.limit);
+        return { tasks: tasks.map((x) => x.rec), cursor: page.length > query.limit ? pageCursor.encode(tasks[tasks.length - 1]!.pos) : null };
+      }
+      const hits = (await scanTasks(c)).filter((m) => metaMatches(m, filter, now) && past(m)).sort(byCreation);
+      const tasks: TaskRecord[] = [];
+      let examined = 0;
+      while (examined < hits.length && tasks.length < query.limit) {
+        const batch = hits.slice(examined, examined + Math.min(READ_BATCH, query.limit - tasks.length));
+        const read = await Promise.all(batch.map((m) => this.records.readAt(c, m.id, m.revision, true)));
+        examined += batch.length;
+        // A task that changed since the scan is checked again on its current body.
+        for (const r of read) if (r !== null && matchesTaskFilter(r.held.rec, filter, now)) tasks.push(r.held.rec);
+      }
+      const last = hits[examined - 1];
+      return { tasks, cursor: examined < hits.length && last !== undefined ? pageCursor.encode(last) : null };
     });
   }
 
-  async list(filter: TaskFilter): Promise<TaskRecord[]> {
-    return this.rt.run('list tasks', async (c) => {
-      const now = c.clock.now();
-      const states = filter.states ? new Set(filter.states) : null;
-      const match = (t: StoredTask) =>
-        (!states || states.has(t.state)) &&
-        (filter.type === undefined || t.type === filter.type) &&
-        (filter.runId === undefined || t.runId === filter.runId) &&
-        (filter.phaseId === undefined || t.phaseId === filter.phaseId) &&
-        (filter.idleForMs === undefined || t.updatedAt <= now - filter.idleForMs);
-      const limit = clampLimit(filter.limit);
-      let found: StoredTask[];
-      if (filter.ids) {
-        const got = await Promise.all([...new Set(filter.ids)].map((id) => this.records.get(c.buckets.tasks, id)));
-        found = got.filter((e): e is Versioned<StoredTask> => e !== null).map((e) => e.value);
-      } else {
-        // Filter on the headers, then read only the records that can be in the answer.
-        const type = filter.type === undefined ? null : encodeToken(filter.type);
-        const run = filter.runId === undefined ? null : nullableToken(filter.runId);
-        const phase = filter.phaseId === undefined ? null : nullableToken(filter.phaseId);
-        const hits = (await this.scanMeta(c)).filter(
-          (e) =>
-            (!states || states.has(e.state)) &&
-            (type === null || e.type === type) &&
-            (run === null || e.run === run) &&
-            (phase === null || e.phase === phase) &&
-            (filter.idleForMs === undefined || e.updated <= now - filter.idleForMs),
-        );
-        hits.sort((a, b) => a.created - b.created || a.ord - b.ord);
-        found = [];
-        for (let i = 0; i < hits.length && found.length < limit; i += limit) {
-          const page = await Promise.all(hits.slice(i, i + limit).map((e) => this.readCurrent(c, e)));
-          for (const rec of page) if (rec && match(rec)) found.push(rec);
+  async counts(by: CountBy): Promise<TaskCount[]> {
+    return this.rt.run('tasks.counts', async (c) => {
+      const groups = new Map<string, TaskCount>();
+      for (const m of await scanTasks(c)) {
+        const token = by === 'phase' ? m.phase : by === 'queue' ? m.queue : m.type;
+        const k = `${m.state}\u0000${token}`;
+        const g = groups.get(k);
+        if (g === undefined) groups.set(k, { key: by === 'phase' ? headerValue(token) : (decodeToken(token) ?? token), state: m.state, count: 1, oldestUpdatedAt: m.updated });
+        else {
+          g.count++;
+          if (m.updated < g.oldestUpdatedAt) g.oldestUpdatedAt = m.updated;
         }
       }
-      return found
-        .filter(match)
-        .sort((a, b) => a.createdAt - b.createdAt || a.ord - b.ord)
-        .slice(0, limit)
-        .map(toRecord);
+      return [...groups.values()];
     });
   }
 
-  async counts(): Promise<TaskCount[]> {
-    return this.rt.run('count tasks', async (c) => {
-      const counts = new Map<string, TaskCount>();
-      for (const e of await this.scanMeta(c)) {
-        const phase = e.phase;
-        const k = `${phase}\u0000${e.state}`;
-        const entry = counts.get(k) ?? { phaseId: phase === NULL_TOKEN ? null : decodeToken(phase), state: e.state, count: 0 };
-        entry.count += 1;
-        counts.set(k, entry);
-      }
-      return [...counts.values()];
-    });
-  }
-
-  async start(claims: StartClaim[]): Promise<StartResult[]> {
+  async start(claims: StartClaim[], options?: { startedEvents?: boolean }): Promise<StartResult[]> {
     if (claims.length === 0) return [];
-    return this.rt.run('start tasks', (c) =>
-      Promise.all(
-        claims.map((claim) =>
-          this.records.mutate<StartResult>(
-            c.buckets.tasks,
-            claim.taskId,
-            (rec) => {
-              const next = startTask(rec, claim.leaseId, claim.workerId, c.clock.now());
-              return next ? { next, result: { taskId: claim.taskId, task: toRecord(next) } } : { next: null, result: { taskId: claim.taskId, task: null, state: rec.state } };
-            },
-            { taskId: claim.taskId, task: null, state: null },
-          ),
-        ),
-      ),
+    const startedEvents = options?.startedEvents === true;
+    return this.rt.run('tasks.start', (c) => Promise.all(claims.map((claim) => this.startOne(c, claim, startedEvents))));
+  }
+
+  /** `waitForEvents` false: returns once the record is written; the task.started event follows (the flow). */
+  async startOne(c: NatsContext, claim: StartClaim, startedEvents: boolean, waitForEvents = true): Promise<StartResult> {
+    const { taskId, leaseId, workerId } = claim;
+    const m = await this.records.mutate<StartResult>(
+      c,
+      taskId,
+      (rec, read) => {
+        const next = transitions.start(rec, leaseId, workerId, c.clock.now());
+        if (next !== null) return { next, events: startedEvents ? [transitions.startedEvent(next, newId())] : undefined, result: { taskId, task: next } };
+        // A claimer holding the task's delivery learns which stale lease it still runs under.
+        const refused: StartResult = { taskId, task: null, state: rec.state, ...(rec.state === 'running' ? { leaseId: rec.leaseId } : {}) };
+        return { next: null, result: read.corrupt ? { ...refused, corrupt: read.corrupt } : refused };
+      },
+      { taskId, task: null, state: null },
     );
+    if (waitForEvents) await m.landed;
+    return m.result;
   }
 
   async finish(outcomes: TaskOutcome[]): Promise<boolean[]> {
     if (outcomes.length === 0) return [];
-    return this.rt.run('finish tasks', (c) =>
-      Promise.all(
-        outcomes.map((o) =>
-          this.records.mutate(
-            c.buckets.tasks,
-            o.taskId,
-            (rec) => {
-              const next = finishTask(rec, o, c.clock.now());
-              return { next, result: next !== null };
-            },
-            false,
-          ),
-        ),
-      ),
-    );
+    return this.rt.run('tasks.finish', (c) => Promise.all(outcomes.map((o) => settled(this.finishOne(c, o)))));
   }
 
-  async recover(refs: { taskId: string; leaseId: string }[], maxRecoveries: number): Promise<RecoverResult[]> {
-    if (refs.length === 0) return [];
-    return this.rt.run('recover tasks', (c) =>
-      Promise.all(
-        refs.map((ref) =>
-          this.records.mutate<RecoverResult>(
-            c.buckets.tasks,
-            ref.taskId,
-            (rec) => {
-              const next = recoverTask(rec, ref.leaseId, maxRecoveries, c.clock.now());
-              return { next, result: next === null ? 'skipped' : next.state === 'dead' ? 'dead' : 'recovered' };
-            },
-            'skipped',
-          ),
-        ),
-      ),
-    );
-  }
-
-  async transition(ids: string[], from: TaskState[], to: TaskState, error?: StoredError): Promise<string[]> {
-    if (ids.length === 0) return [];
-    return this.rt.run(`move tasks to ${to}`, async (c) => {
-      const unique = [...new Set(ids)];
-      const moved = await Promise.all(unique.map((id) => this.move(c, id, from, to, error)));
-      return unique.filter((_, i) => moved[i]);
-    });
-  }
-
-  async recordUsage(taskId: string, leaseId: string, delta: Usage): Promise<Usage | null> {
-    return this.rt.run(`record usage of task ${taskId}`, (c) =>
-      this.records.mutate<Usage | null>(
-        c.buckets.tasks,
-        taskId,
-        (rec) => {
-          const next = addUsage(rec, leaseId, delta, c.clock.now());
-          return { next, result: next ? { ...next.usage } : null };
-        },
-        null,
-      ),
-    );
-  }
-
-  async cancelPhase(phaseId: string): Promise<string[]> {
-    return this.rt.run(`cancel phase ${phaseId}`, async (c) => {
-      const phase = nullableToken(phaseId);
-      const live = (await this.scanMeta(c)).filter((e) => e.phase === phase && !isTerminal(e.state));
-      live.sort((a, b) => a.created - b.created || a.ord - b.ord);
-      const active: TaskState[] = ['pending', 'running', 'scheduled'];
-      const moved = await Promise.all(live.map((e) => this.move(c, e.id, active, 'cancelled')));
-      return live.filter((_, i) => moved[i]).map((e) => e.id);
-    });
-  }
-
-  async purge(options: PurgeOptions): Promise<number> {
-    return this.rt.run(`purge ${options.state} tasks`, async (c) => {
-      const now = c.clock.now();
-      const done = (await this.scanMeta(c)).filter((e) => e.state === options.state);
-      const finished = (e: MetaEntry) => e.finished || e.updated;
-      done.sort((a, b) => finished(b) - finished(a));
-      const victims = done
-        .filter((e, i) => i >= options.keepLatest || finished(e) < now - options.olderThanMs)
-        .reverse()
-        .slice(0, Math.max(0, options.limit));
-      let removed = 0;
-      for (const e of victims) {
-        const rec = await c.buckets.tasks.getCurrent<StoredTask>(e.key, e.revision);
-        if (!rec || !(await this.records.delete(c.buckets.tasks, e.id, e.revision))) continue;
-        removed += 1;
-        if (rec.value.cp) await deleteChunks(c, rec.value.cp);
-        // Its idempotency key goes with it, so a later create with the key makes a new task.
-        const k = await c.buckets.tasks.get<KeyEntry>(idemKey(rec.value.idempotencyKey));
-        if (k && k.value.id === e.id) await c.buckets.tasks.deleteRevision(k.revision);
-      }
-      await this.dropExpiredKeys(c, now, Math.max(0, options.limit));
-      return removed;
-    });
-  }
-
-  private async createOne(c: NatsContext, t: NewTask): Promise<CreateResult> {
-    const { tasks } = c.buckets;
-    const kk = idemKey(t.idempotencyKey);
-    // Refuse an oversized record before any write, so a failed create leaves no key behind.
-    tasks.checkSize(taskKey(t.id), JSON.stringify(newTaskRecord(t, 0, 0)));
-    for (let i = 0; i < 20; i++) {
-      const now = c.clock.now();
-      const mine: KeyEntry = { id: t.id, exp: now + t.keyTtlMs, at: now };
-      const created = await tasks.create(kk, mine);
-      if (created !== null) return this.writeNew(c, t, now, kk, created);
-      const cur = await tasks.get<KeyEntry>(kk);
-      if (!cur) continue;
-      const k = cur.value;
-      if (k.id === t.id) {
-        // A retry of this very create: make sure the record exists.
-        if (!(await tasks.get(taskKey(t.id)))) return this.writeNew(c, t, k.at, kk, cur.revision);
-        return { id: t.id, duplicate: false };
-      }
-      if (k.exp > now && (await this.awaitTask(c, k))) return { id: k.id, duplicate: true };
-      // Expired, or an orphan of a create that crashed between key and record: take it over.
-      const replaced = await tasks.update(kk, mine, cur.revision);
-      if (replaced !== null) return this.writeNew(c, t, now, kk, replaced);
-    }
-    throw new BackendError(`Task ${t.id}: could not settle idempotency key after repeated concurrent changes; retry the enqueue.`);
-  }
-
-  /** Whether the key's task exists (waiting briefly while its creator may still be writing it). */
-  private async awaitTask(c: NatsContext, k: KeyEntry): Promise<boolean> {
-    for (let i = 0; i < 400; i++) {
-      if (await c.buckets.tasks.get(taskKey(k.id))) return true;
-      if (c.clock.now() - k.at >= ORPHAN_GRACE_MS) return false;
-      await sleep(systemClock, 25);
-    }
-    return false;
-  }
-
-  private async writeNew(c: NatsContext, t: NewTask, now: number, kk: string, keyRevision: number): Promise<CreateResult> {
-    try {
-      const rec = newTaskRecord(t, now, ++ordCounter);
-      const rev = await c.buckets.tasks.create(taskKey(t.id), rec, metaOf(rec));
-      if (rev !== null) this.records.remember(t.id, { key: taskKey(t.id), value: rec, revision: rev, time: now });
-    } catch (err) {
-      await c.buckets.tasks.deleteRevision(keyRevision).catch(() => undefined);
-      throw err;
-    }
-    return { id: t.id, duplicate: false };
-  }
-
-  private move(c: NatsContext, id: string, from: TaskState[], to: TaskState, error?: StoredError): Promise<boolean> {
+  finishOne(c: NatsContext, o: TaskOutcome): Promise<Mutated<boolean>> {
     return this.records.mutate(
-      c.buckets.tasks,
-      id,
+      c,
+      o.taskId,
       (rec) => {
-        const next = moveTask(rec, from, to, c.clock.now(), error);
-        return { next, result: next !== null };
+        const next = transitions.finish(rec, o, c.clock.now());
+        return { next, events: o.events, result: next !== null };
       },
       false,
     );
   }
 
-  /** Every task's headers: state, type, run, phase, times. No record bodies cross the wire. */
-  private async scanMeta(c: NatsContext): Promise<MetaEntry[]> {
-    const out: MetaEntry[] = [];
-    await c.buckets.tasks.scanMeta('t.>', (e) => {
-      out.push({
-        key: e.key,
-        id: decodeToken(e.key.slice(2)),
-        revision: e.revision,
-        state: e.meta(H.state) as TaskState,
-        created: Number(e.meta(H.created)),
-        ord: Number(e.meta(H.ord)),
-        updated: Number(e.meta(H.updated)),
-        type: e.meta(H.type),
-        run: e.meta(H.run),
-        phase: e.meta(H.phase),
-        finished: Number(e.meta(H.finished) || 0),
-      });
+  async heartbeat(refs: LeaseRef[]): Promise<boolean[]> {
+    if (refs.length === 0) return [];
+    return this.rt.run('tasks.heartbeat', (c) => Promise.all(refs.map((r) => this.heartbeatOne(c, r))));
+  }
+
+  async heartbeatOne(c: NatsContext, ref: LeaseRef): Promise<boolean> {
+    return settled(
+      this.records.mutate(
+        c,
+        ref.taskId,
+        (rec) => {
+          const next = transitions.heartbeat(rec, ref.leaseId, c.clock.now());
+          return { next, result: next !== null };
+        },
+        false,
+      ),
+    );
+  }
+
+  async recover(items: RecoverItem[], maxRecoveries: number): Promise<RecoverResult[]> {
+    if (items.length === 0) return [];
+    return this.rt.run('tasks.recover', (c) =>
+      Promise.all(
+        items.map((item) =>
+          settled(
+            this.records.mutate<RecoverResult>(
+              c,
+              item.taskId,
+              (rec) => {
+                const next = transitions.recover(rec, item.leaseId, maxRecoveries, item.poisonPill, c.clock.now());
+                if (next === null) return { next, result: 'skipped' };
+                const dead = next.state === 'dead';
+                return { next, events: dead ? item.deadEvents : item.recoveredEvents, result: dead ? 'dead' : 'recovered' };
+              },
+              'skipped',
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  async transition(ids: string[], from: readonly TaskState[], to: TaskState, options?: TransitionOptions): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.rt.run('tasks.transition', (c) =>
+      this.each(c, ids, options?.events, (rec) => transitions.transition(rec, from, to, c.clock.now(), options?.error)),
+    );
+  }
+
+  async retry(ids: string[], options: RetryOptions): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.rt.run('tasks.retry', (c) => this.each(c, ids, options.events, (rec) => transitions.retry(rec, options.resetAttempts, c.clock.now())));
+  }
+
+  async recordUsage(taskId: string, leaseId: string, delta: Usage): Promise<Usage | null> {
+    return this.rt.run('tasks.recordUsage', (c) =>
+      settled(
+        this.records.mutate<Usage | null>(
+          c,
+          taskId,
+          (rec) => {
+            const next = transitions.addUsage(rec, leaseId, delta);
+            return { next, result: next ? { costUsd: next.usage.costUsd, tokens: next.usage.tokens } : null };
+          },
+          null,
+        ),
+      ),
+    );
+  }
+
+  async setProgress(taskId: string, leaseId: string, progress: JsonValue, options?: Audited): Promise<boolean> {
+    return this.rt.run('tasks.setProgress', async (c) => {
+      return settled(
+        this.records.mutate(
+          c,
+          taskId,
+          (rec) => {
+            const next = transitions.setProgress(rec, leaseId, progress);
+            return { next, events: options?.events, result: next !== null };
+          },
+          false,
+        ),
+      );
     });
-    return out;
   }
 
-  /** The record a scan saw, or its newer value if it changed since (null when gone). */
-  private async readCurrent(c: NatsContext, e: MetaEntry): Promise<StoredTask | null> {
-    const at = await c.buckets.tasks.getCurrent<StoredTask>(e.key, e.revision);
-    if (at) return at.value;
-    return (await this.records.get(c.buckets.tasks, e.id))?.value ?? null;
+  async purge(options: PurgeOptions): Promise<number> {
+    return this.rt.run('tasks.purge', async (c) => {
+      const now = c.clock.now();
+      const done = (await scanTasks(c)).filter((m) => m.state === options.state).sort(byCreation);
+      const entries = done.map((m, order) => ({ meta: m, order, finishedAt: m.finished || m.updated }));
+      let removed = 0;
+      for (const v of retentionVictims(entries, options, now)) if (await this.remove(c, v.meta.id, v.meta.revision)) removed++;
+      await dropExpiredKeys(c, now, Math.max(0, options.limit));
+      return removed;
+    });
   }
 
-  private async dropExpiredKeys(c: NatsContext, now: number, limit: number): Promise<void> {
-    const expired = (await c.buckets.tasks.scan<KeyEntry>('k.>')).filter((e) => e.value.exp <= now).slice(0, limit);
-    for (const e of expired) await c.buckets.tasks.deleteRevision(e.revision);
+  async delete(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.rt.run('tasks.delete', async (c) => {
+      const gone = await Promise.all(
+        [...new Set(ids)].map(async (id) => {
+          const r = await this.records.read(c, id);
+          return r !== null && isTerminal(r.held.rec.state) && this.remove(c, id, r.held.revision);
+        }),
+      );
+      return gone.filter(Boolean).length;
+    });
+  }
+
+  /** Removes a finished task at `revision` with its checkpoint and key mapping; false when it changed meanwhile. */
+  private async remove(c: NatsContext, id: string, revision: number): Promise<boolean> {
+    const r = await this.records.readAt(c, id, revision);
+    if (r === null || !isTerminal(r.held.rec.state) || !(await this.records.delete(c.buckets.tasks, id, r.held.revision))) return false;
+    if (r.held.cp) await deleteChunks(c, id, r.held.cp);
+    await releaseKey(c, r.held.rec.idempotencyKey, id);
+    return true;
+  }
+
+  /** An unfenced change of each listed task; `events[i]` go with task i. Returns the ids that moved, in order. */
+  private async each(c: NatsContext, ids: readonly string[], events: readonly (NewEvent[] | undefined)[] | undefined, change: (rec: TaskRecord) => TaskRecord | null): Promise<string[]> {
+    const moved = await Promise.all(
+      ids.map(async (id, i) => {
+        if (ids.indexOf(id) !== i) return false;
+        return settled(
+          this.records.mutate(
+            c,
+            id,
+            (rec) => {
+              const next = change(rec);
+              return { next, events: events?.[i], result: next !== null };
+            },
+            false,
+          ),
+        );
+      }),
+    );
+    return ids.filter((_, i) => moved[i]);
   }
 }

@@ -1,6 +1,7 @@
 // Shared test setup: a reachable NATS with JetStream (NATS_URL) or a loud skip, and isolated
 // prefixes whose streams and buckets are deleted afterwards.
 import { randomBytes } from 'node:crypto';
+import type { Logger } from '@baton/core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { destroyNatsResources, natsBackend, type NatsBackend, type NatsBackendOptions } from '../src/index.js';
 
@@ -33,10 +34,13 @@ export function connectTest(): Promise<NatsConnection> {
   return connect({ servers: NATS_URL, name: 'baton-nats-test' });
 }
 
-/** A fresh backend on its own prefix over URL; `cleanup` closes it and deletes its streams. */
-export function freshBackend(options: Partial<NatsBackendOptions> = {}): { backend: NatsBackend; prefix: string; cleanup: () => Promise<void> } {
-  const prefix = options.prefix ?? randomPrefix();
-  const backend = natsBackend(NATS_URL, { ...options, prefix });
+/** A fresh backend on its own prefix over URL (logging to `logger`); `cleanup` closes it and deletes its streams. */
+export function freshBackend(options: Partial<NatsBackendOptions> & { logger?: Logger } = {}): { backend: NatsBackend; prefix: string; cleanup: () => Promise<void> } {
+  const { logger, ...rest } = options;
+  const prefix = rest.prefix ?? randomPrefix();
+  const backend = natsBackend(NATS_URL, { ...rest, prefix });
+  // ready() takes the logger at once; the connection is made by the first call that needs it.
+  if (logger) void backend.ready({ logger }).catch(() => undefined);
   return {
     backend,
     prefix,

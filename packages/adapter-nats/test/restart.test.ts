@@ -3,11 +3,12 @@
 // once it is back the client reconnects on its own, the running workers keep claiming, and every
 // task enqueued before, during (retried) and after the restart completes — nothing is lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackendUnavailableError, createBaton, isTerminal, newId, type Backend, type NewTask } from '@baton/core';
-import { newTask } from '@baton/conformance';
+import { BackendUnavailableError, createBaton, isTerminal, silentLogger, type Backend } from '@baton/core';
+import type { NewTask } from '@baton/core/adapter';
+import { newTask, queueItem } from '@baton/conformance';
 import { connect } from '@nats-io/transport-node';
 import { natsBackend } from '../src/index.js';
-import { hasNatsServer, startThrowawayNats, type ThrowawayNats } from './nats-server.js';
+import { hasNatsServer, startThrowawayNats, type ThrowawayServer } from '@baton/conformance/servers';
 import { sleep } from './helpers.js';
 
 if (!hasNatsServer) {
@@ -35,7 +36,7 @@ async function eventually<T>(fn: () => Promise<T>, attempts = 150, everyMs = 100
 async function waitAllTerminal(backend: Backend, ids: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const tasks = await backend.tasks.list({ ids, limit: 1000 }).catch(() => []);
+    const tasks = await backend.tasks.list({ ids, limit: 1000 }).then((p) => p.tasks, () => []);
     if (tasks.length === ids.length && tasks.every((t) => isTerminal(t.state))) return;
     if (Date.now() > deadline) throw new Error(`tasks not finished within ${timeoutMs} ms: ${ids.length - tasks.filter((t) => isTerminal(t.state)).length} left`);
     await sleep(100);
@@ -43,7 +44,7 @@ async function waitAllTerminal(backend: Backend, ids: string[], timeoutMs: numbe
 }
 
 describe.skipIf(!hasNatsServer)('server restart (throwaway nats-server, stopped and started again)', () => {
-  let server: ThrowawayNats;
+  let server: ThrowawayServer;
   const unhandled: unknown[] = [];
   const onUnhandled = (err: unknown) => unhandled.push(err);
 
@@ -59,8 +60,9 @@ describe.skipIf(!hasNatsServer)('server restart (throwaway nats-server, stopped 
   it('port calls fail fast with BackendUnavailableError while the server is down and work again after, data intact', async () => {
     const backend = natsBackend(server.url, { prefix: 'restart_a' });
     try {
-      const [created] = await backend.tasks.create([task()]);
-      await backend.queue.enqueue([{ taskId: created!.id }]);
+      const first = task();
+      const [created] = await backend.tasks.create([first]);
+      await backend.queue.enqueue([queueItem(first)]);
       await server.stop();
       const errors: unknown[] = [];
       await eventually(async () => {
@@ -71,8 +73,8 @@ describe.skipIf(!hasNatsServer)('server restart (throwaway nats-server, stopped 
           (err: unknown) => errors.push(err),
         );
       });
-      await backend.queue.enqueue([{ taskId: newId() }]).catch((err: unknown) => errors.push(err));
-      await backend.queue.claim({ limit: 1, leaseMs: 1_000, waitMs: 0 }).catch((err: unknown) => errors.push(err));
+      await backend.queue.enqueue([queueItem(task())]).catch((err: unknown) => errors.push(err));
+      await backend.queue.claim({ queues: ['default'], limit: 1, leaseMs: 1_000, waitMs: 0 }).catch((err: unknown) => errors.push(err));
       expect(errors.length).toBeGreaterThanOrEqual(3);
       for (const err of errors) expect(err).toBeInstanceOf(BackendUnavailableError);
 
@@ -81,7 +83,7 @@ describe.skipIf(!hasNatsServer)('server restart (throwaway nats-server, stopped 
       expect(after!.duplicate).toBe(false);
       // Written before the restart: the record and its delivery are still there.
       expect((await backend.tasks.get(created!.id))?.state).toBe('pending');
-      const [d] = await eventually(() => backend.queue.claim({ limit: 1, leaseMs: 5_000, waitMs: 1_000 }));
+      const [d] = await eventually(() => backend.queue.claim({ queues: ['default'], limit: 1, leaseMs: 5_000, waitMs: 1_000 }));
       expect(d?.taskId).toBe(created!.id);
     } finally {
       await backend.close();
@@ -94,6 +96,7 @@ describe.skipIf(!hasNatsServer)('server restart (throwaway nats-server, stopped 
     const backend = natsBackend(server.url, { prefix: 'restart_b', ackWaitMs: stallTimeoutMs });
     const baton = createBaton({
       backend,
+      logger: silentLogger,
       worker: { concurrency: 4, stallTimeoutMs, heartbeatIntervalMs: 400, pollIntervalMs: 100, shutdownDeadlineMs: 2_000 },
       reconcileAfterMs: 3_000,
     });
@@ -132,7 +135,7 @@ describe.skipIf(!hasNatsServer)('server restart (throwaway nats-server, stopped 
       const ids = [...before, ...during].map((r) => r.taskId);
       await waitAllTerminal(backend, ids, 45_000);
 
-      const tasks = await backend.tasks.list({ ids, limit: 1000 });
+      const { tasks } = await backend.tasks.list({ ids, limit: 1000 });
       expect(tasks.filter((t) => t.state !== 'completed')).toEqual([]);
       expect([...runs.keys()].filter((i) => i < 999).length).toBe(180);
       await eventually(async () => {
