@@ -1,0 +1,60 @@
+// MySQL specifics the contract suite does not pin down: names compare byte for byte (no case
+// folding, no PAD SPACE), times are the server's, and ready() refuses a session whose sql_mode
+// would break parameter escaping.
+import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID as newId } from 'node:crypto';
+import { ConfigError, silentLogger } from '@baton/core';
+import { newTask } from '@baton/conformance';
+import { MYSQL_CAPABILITIES, mysqlBackend } from '@baton/mysql';
+import { MYSQL_URL, adminPool, dropPrefix, newPool, randomPrefix, reachable, skipReason } from './helpers.js';
+
+const ctx = { logger: silentLogger };
+
+describe.skipIf(!reachable)(`@baton/mysql specifics ${skipReason}`, () => {
+  const prefix = randomPrefix('spec');
+  const backend = mysqlBackend(MYSQL_URL, { prefix, poolSize: 3 });
+  afterAll(async () => {
+    await backend.close();
+    await dropPrefix(prefix);
+    await adminPool().end();
+  });
+
+  it('declares the capabilities the README documents', () => {
+    expect(backend.capabilities).toEqual({ durable: true, multiProcess: true, transactionalEnqueue: true, pushWake: false, atomicEvents: true });
+    expect(MYSQL_CAPABILITIES).toBe(backend.capabilities);
+  });
+
+  it('keys, types and groups that differ only in case or trailing spaces stay apart', async () => {
+    await backend.ready(ctx);
+    const key = `k-${newId()}`;
+    const tasks = [newTask({ idempotencyKey: key, type: 'x' }), newTask({ idempotencyKey: `${key} `, type: 'x ' }), newTask({ idempotencyKey: key.toUpperCase(), type: 'X' })];
+    expect((await backend.tasks.create(tasks)).map((r) => r.duplicate)).toEqual([false, false, false]);
+    const byType = (await backend.tasks.counts('type')).map((c) => `${c.key}|${c.count}`).sort();
+    expect(byType).toEqual(['X|1', 'x |1', 'x|1']);
+    expect((await backend.tasks.list({ type: 'x', limit: 10 })).tasks.map((t) => t.id)).toEqual([tasks[0]!.id]);
+  });
+
+  it('stamps times with the server clock', async () => {
+    const [rows] = await adminPool().query("SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 AS now");
+    const serverNow = Number((rows as { now: unknown }[])[0]!.now);
+    const t = newTask();
+    await backend.tasks.create([t]);
+    const rec = await backend.tasks.get(t.id);
+    expect(Math.abs(rec!.createdAt - serverNow)).toBeLessThan(5_000);
+  });
+
+  it('ready() refuses a session with NO_BACKSLASH_ESCAPES', async () => {
+    const pool = newPool(1);
+    try {
+      const conn = await pool.getConnection();
+      await conn.query("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')");
+      conn.release();
+      const b = mysqlBackend(pool, { prefix: randomPrefix('nbe') });
+      await expect(b.ready(ctx)).rejects.toBeInstanceOf(ConfigError);
+      await expect(b.ready(ctx)).rejects.toThrow(/NO_BACKSLASH_ESCAPES/);
+      await b.close();
+    } finally {
+      await pool.end();
+    }
+  });
+});
