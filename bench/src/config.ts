@@ -2,15 +2,19 @@
 // scenarios, smaller, so the whole suite finishes in under two minutes.
 import type { ScenarioId } from './systems/types.js';
 
+export type InstrumentMode = 'off' | 'noop' | 'sdk' | 'sampled' | 'prom';
+const INSTRUMENT_MODES: readonly InstrumentMode[] = ['off', 'noop', 'sdk', 'sampled', 'prom'];
+
 export interface BenchConfig {
   quick: boolean;
-  /** Jobs per run in scenarios 1–3. */
+  /** Jobs per run in scenarios 1–3 and 8. */
   n: number;
   /** Timed runs per scenario and system (median and range are over these). */
   runs: number;
   /** Jobs in the untimed warm-up pass before the runs. */
   warmup: number;
   batchSize: number;
+  /** Worker concurrency of scenario 3; scenario 8's two workers get half each. */
   concurrency: number;
   latencyJobs: number;
   latencySpacingMs: number;
@@ -30,18 +34,28 @@ export interface BenchConfig {
   scenarios: ScenarioId[];
   /** Write BENCHMARKS.md (default: on for full runs, off for --quick). */
   write: boolean;
+  /** Instrumentation variants of every Baton system (off: none; noop: @baton/otel, no SDK; sdk: @baton/otel on a real SDK, batch processor). */
+  instrument: InstrumentMode[];
   argv: string[];
 }
 
-const ALL: ScenarioId[] = [1, 2, 3, 4, 5, 6, 7];
+const ALL: ScenarioId[] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 export const USAGE = `Usage: npm run bench -- [options]
   --quick              small sizes, 1 run each, whole suite in under 2 minutes (does not write BENCHMARKS.md)
-  --only=a,b           systems: memory, sqlite, redis, postgres, production, nats, bullmq, pg-boss, graphile-worker
-  --scenario=1,3       scenarios 1–7
-  --n=20000            jobs per run in scenarios 1–3
+  --only=a,b           systems: memory, sqlite, redis, postgres, mysql, production, nats, bullmq, pg-boss, graphile-worker,
+                       bullmq-postgres
+  --scenario=1,3       scenarios 1–8
+  --n=20000            jobs per run in scenarios 1–3 and 8
   --runs=3             timed runs per scenario and system
   --timeout=120        seconds one timed run may take before it is recorded as timeout
+  --instrument=off,noop,sdk
+                       run every Baton system once per mode, side by side in the same rounds: off (no
+                       instrumentation), noop (@baton/otel with no SDK registered: no-op tracer and meter),
+                       sdk (@baton/otel on a real tracer and meter provider, batch span processor, discarding
+                       exporters), sampled (sdk with a parent-based 10 % trace-id ratio sampler), prom
+                       (@baton/prometheus in a prom-client registry); variants are named memory+noop,
+                       memory+sdk, … (default: off)
   --write / --no-write rewrite the results block of BENCHMARKS.md (default: only a full run of the
                        whole suite; a subset or resized run prints without writing)`;
 
@@ -58,7 +72,7 @@ export function parseArgs(argv: string[]): BenchConfig {
     if (!m) throw new Error(`Unknown argument ${a}.\n${USAGE}`);
     flags.set(m[1]!, m[2] ?? 'true');
   }
-  const known = ['quick', 'only', 'scenario', 'n', 'runs', 'write', 'no-write', 'timeout'];
+  const known = ['quick', 'only', 'scenario', 'n', 'runs', 'write', 'no-write', 'timeout', 'instrument'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`Unknown flag --${k}.\n${USAGE}`);
   const quick = flags.has('quick');
   const n = flags.has('n') ? int('n', flags.get('n')!, 10, 10_000_000) : quick ? 500 : 20_000;
@@ -66,7 +80,7 @@ export function parseArgs(argv: string[]): BenchConfig {
     ? flags
         .get('scenario')!
         .split(',')
-        .map((s) => int('scenario', s.trim(), 1, 7) as ScenarioId)
+        .map((s) => int('scenario', s.trim(), 1, 8) as ScenarioId)
     : ALL;
   const only = flags.has('only')
     ? flags
@@ -75,6 +89,12 @@ export function parseArgs(argv: string[]): BenchConfig {
         .map((s) => s.trim())
         .filter(Boolean)
     : null;
+  const instrument = flags.has('instrument')
+    ? [...new Set(flags.get('instrument')!.split(',').map((m) => m.trim()))].map((m) => {
+        if (!INSTRUMENT_MODES.includes(m as InstrumentMode)) throw new Error(`--instrument takes off, noop, sdk, sampled and prom; got ${JSON.stringify(m)}.`);
+        return m as InstrumentMode;
+      })
+    : (['off'] as InstrumentMode[]);
   const runTimeoutMs = flags.has('timeout') ? int('timeout', flags.get('timeout')!, 1, 3_600) * 1_000 : quick ? 6_000 : 120_000;
   return Object.freeze({
     quick,
@@ -98,7 +118,8 @@ export function parseArgs(argv: string[]): BenchConfig {
     only,
     scenarios,
     // A subset or resized run would replace the full table with a partial one: only the full suite writes by default.
-    write: flags.has('no-write') ? false : flags.has('write') || (!quick && !['only', 'scenario', 'n', 'runs', 'timeout'].some((f) => flags.has(f))),
+    write: flags.has('no-write') ? false : flags.has('write') || (!quick && !['only', 'scenario', 'n', 'runs', 'timeout', 'instrument'].some((f) => flags.has(f))),
+    instrument,
     argv,
   });
 }

@@ -9,7 +9,7 @@ import { describeMachine, roundTrips } from './machine.js';
 import { machineBlock, parametersBlock, scenarioTable, settingsTable, targetsTable, writeBenchmarksFile } from './report.js';
 import { active, runScenario, type Row } from './runner.js';
 import { SCENARIOS } from './scenarios/index.js';
-import { SYSTEMS } from './systems/index.js';
+import { systemsFor } from './systems/index.js';
 import { checkTargets } from './targets.js';
 import { bounded, now } from './time.js';
 
@@ -28,9 +28,11 @@ async function main(): Promise<void> {
     return;
   }
   const config = parseArgs(process.argv.slice(2));
-  const known = SYSTEMS.map((s) => s.id);
+  const all = systemsFor(config.instrument);
+  const known = all.map((s) => s.id);
   for (const id of config.only ?? []) if (!known.includes(id)) throw new Error(`--only: unknown system ${JSON.stringify(id)}; known: ${known.join(', ')}.`);
-  const systems = config.only ? SYSTEMS.filter((s) => config.only!.includes(s.id)) : SYSTEMS;
+  // --only=memory selects memory's instrumentation variants (memory+noop, memory+sdk) too.
+  const systems = config.only ? all.filter((s) => config.only!.includes(s.id) || config.only!.includes(s.id.split('+')[0]!)) : all;
   const scenarios = SCENARIOS.filter((s) => config.scenarios.includes(s.id));
   const command = `npm run bench${config.argv.length > 0 ? ` -- ${config.argv.join(' ')}` : ''}`;
   const machine = await describeMachine();

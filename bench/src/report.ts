@@ -18,14 +18,16 @@ const PAIRS: [string, string][] = [
   ['redis', 'bullmq'],
   ['postgres', 'pg-boss'],
   ['postgres', 'graphile-worker'],
+  ['postgres', 'bullmq-postgres'],
   ['production', 'bullmq'],
   ['production', 'pg-boss'],
   ['production', 'graphile-worker'],
+  ['production', 'bullmq-postgres'],
 ];
 
 function num(v: number, unit: string): string {
   if (!Number.isFinite(v)) return '–';
-  if (unit === 'jobs/s' || unit === 'tasks' || unit === 'unique' || unit === 'from checkpoint' || unit.includes('rows')) return Math.round(v).toLocaleString('en-US');
+  if (unit === 'jobs/s' || unit === 'tasks' || unit === 'unique' || unit === 'runs' || unit === 'from checkpoint' || unit.includes('rows')) return Math.round(v).toLocaleString('en-US');
   if (unit.startsWith('%')) return `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
   if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
   if (Math.abs(v) >= 10) return v.toFixed(1);
@@ -131,9 +133,9 @@ export function settingsTable(systems: System[]): string {
 
 export function parametersBlock(c: BenchConfig): string {
   return [
-    `- N = ${c.n.toLocaleString('en-US')} jobs (scenarios 1–3), payload ${PAYLOAD_BYTES} bytes of JSON, batches of ${c.batchSize.toLocaleString('en-US')}, worker concurrency ${c.concurrency}`,
+    `- N = ${c.n.toLocaleString('en-US')} jobs (scenarios 1–3 and 8), payload ${PAYLOAD_BYTES} bytes of JSON, batches of ${c.batchSize.toLocaleString('en-US')}, worker concurrency ${c.concurrency}`,
     `- ${c.runs} timed run${c.runs === 1 ? '' : 's'} per scenario and system (median, range = min–max), taken in rounds (run 1 of every system, then run 2, …), each on a fresh namespace (Redis prefix / Postgres schema / SQLite file / queue), after an untimed warm-up of ${c.warmup.toLocaleString('en-US')} jobs; a run past ${c.runTimeoutMs / 1000} s stops and is marked timeout`,
-    `- Scenario 4: ${c.latencyJobs.toLocaleString('en-US')} jobs ${c.latencySpacingMs} ms apart, worker concurrency ${c.latencyConcurrency}; scenario 5: ${c.checkpointTasks} tasks (half with ${c.checkpointsPerTask} checkpoints), concurrency 1; scenario 6: ${c.recoveryTasks} tasks, stall timeout ${c.stallTimeoutMs / 1000} s; scenario 7: ${c.memoryTasks.toLocaleString('en-US')} tasks in a fresh child process, ${c.memorySamples} samples, budget ${c.memoryTimeoutMs / 1000} s`,
+    `- Scenario 4: ${c.latencyJobs.toLocaleString('en-US')} jobs ${c.latencySpacingMs} ms apart, worker concurrency ${c.latencyConcurrency}; scenario 5: ${c.checkpointTasks} tasks (half with ${c.checkpointsPerTask} checkpoints), concurrency 1; scenario 6: ${c.recoveryTasks} tasks, stall timeout ${c.stallTimeoutMs / 1000} s; scenario 7: ${c.memoryTasks.toLocaleString('en-US')} tasks in a fresh child process, ${c.memorySamples} samples, budget ${c.memoryTimeoutMs / 1000} s; scenario 8: queues q0–q3, worker A serving q0 + q1 and worker B q2 + q3, concurrency ${Math.floor(c.concurrency / 2)} each, every tenth job of each queue high priority`,
   ].join('\n');
 }
 

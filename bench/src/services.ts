@@ -5,11 +5,13 @@ import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { createConnection, type Connection } from 'mysql2/promise';
 import pg from 'pg';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** A fresh isolation name, valid as a Redis prefix, a Postgres schema and a file name. */
 export function newNamespace(): string {
@@ -200,5 +202,65 @@ export async function probePostgres(): Promise<string | null> {
     return null;
   } catch (err) {
     return `Postgres unreachable: ${(err as Error).message}`;
+  }
+}
+
+export async function withMysql<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
+  assertLoopback(MYSQL_URL);
+  const c = await createConnection({ uri: MYSQL_URL, connectTimeout: 2_000 });
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The MySQL table prefix of a namespace: the namespace and an underscore. */
+export function mysqlPrefix(ns: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,46}$/.test(ns)) throw new Error(`Refusing to use ${JSON.stringify(ns)} as a MySQL table prefix.`);
+  return `${ns}_`;
+}
+
+async function mysqlTables(c: Connection, prefix: string): Promise<string[]> {
+  const [rows] = await c.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${prefix.replaceAll('_', '\\_')}%`]);
+  return (rows as { t: string }[]).map((r) => r.t).filter((t) => t.startsWith(prefix) && /^[a-z0-9_]+$/.test(t));
+}
+
+/** Data and index bytes of the tables under a prefix (InnoDB's estimate, refreshed first). */
+export async function mysqlPrefixBytes(prefix: string): Promise<number> {
+  return withMysql(async (c) => {
+    const tables = await mysqlTables(c, prefix);
+    if (tables.length === 0) return 0;
+    await c.query(`ANALYZE TABLE ${tables.map((t) => `\`${t}\``).join(', ')}`);
+    const [rows] = await c.query('SELECT COALESCE(SUM(data_length + index_length), 0) AS b FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN (?)', [tables]);
+    return Number((rows as { b: unknown }[])[0]?.b ?? 0);
+  });
+}
+
+/** Live rows in every table under a prefix (exact counts). */
+export async function mysqlPrefixRows(prefix: string): Promise<number> {
+  return withMysql(async (c) => {
+    let total = 0;
+    for (const t of await mysqlTables(c, prefix)) {
+      const [rows] = await c.query(`SELECT COUNT(*) AS n FROM \`${t}\``);
+      total += Number((rows as { n: unknown }[])[0]?.n ?? 0);
+    }
+    return total;
+  });
+}
+
+export async function dropMysqlPrefix(prefix: string): Promise<void> {
+  await withMysql(async (c) => {
+    const tables = await mysqlTables(c, prefix);
+    if (tables.length > 0) await c.query(`DROP TABLE IF EXISTS ${tables.map((t) => `\`${t}\``).join(', ')}`);
+  });
+}
+
+export async function probeMysql(): Promise<string | null> {
+  try {
+    await withMysql((c) => c.query('SELECT 1'));
+    return null;
+  } catch (err) {
+    return `MySQL unreachable at ${MYSQL_URL}: ${(err as Error).message}`;
   }
 }

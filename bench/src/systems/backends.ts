@@ -1,10 +1,18 @@
 // Baton's backends as the harness builds them: each one loaded from its package's sources when
 // the package exists and exports its factory, otherwise reported as "not built" (never skipped).
+// What a backend can do (several processes, durability, …) is not kept here: the harness reads
+// the backend's own `capabilities` (baton.ts), so a recipe cannot drift from its adapter.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Backend, BackendPorts } from '@baton/core';
+import type { Backend, BackendPorts } from '@baton/core/adapter';
 import {
   DATABASE_URL,
+  MYSQL_URL,
+  dropMysqlPrefix,
+  mysqlPrefix,
+  mysqlPrefixBytes,
+  mysqlPrefixRows,
+  probeMysql,
   NATS_URL,
   REDIS_URL,
   deleteRedisKeys,
@@ -43,7 +51,6 @@ export interface BackendRecipe {
   family: Family;
   label: string;
   settings: string;
-  multiProcess: boolean;
   sources: Source[];
   probeServer(): Promise<string | null>;
   make(factories: Record<string, Factory>, ns: string, options: MakeOptions): Backend;
@@ -58,6 +65,7 @@ const MEMORY: Source = { pkg: '@baton/memory', dir: 'adapter-memory', factory: '
 const SQLITE: Source = { pkg: '@baton/sqlite', dir: 'adapter-sqlite', factory: 'sqliteBackend' };
 const REDIS: Source = { pkg: '@baton/redis', dir: 'adapter-redis', factory: 'redisBackend' };
 const POSTGRES: Source = { pkg: '@baton/postgres', dir: 'adapter-postgres', factory: 'postgresBackend' };
+const MYSQL: Source = { pkg: '@baton/mysql', dir: 'adapter-mysql', factory: 'mysqlBackend' };
 const NATS: Source = { pkg: '@baton/nats', dir: 'adapter-nats', factory: 'natsBackend', extras: ['destroyNatsResources'] };
 
 const none = async () => null;
@@ -67,7 +75,6 @@ export const RECIPES: BackendRecipe[] = [
     family: 'memory',
     label: 'Baton memory',
     settings: 'memoryBackend() — in-process Maps, nothing durable',
-    multiProcess: false,
     sources: [MEMORY],
     probeServer: none,
     make: (f) => f.memoryBackend!(),
@@ -79,7 +86,6 @@ export const RECIPES: BackendRecipe[] = [
     family: 'sqlite',
     label: 'Baton sqlite',
     settings: "sqliteBackend({ file }) — WAL, synchronous=NORMAL (the default: commits survive a process crash), file in os.tmpdir()",
-    multiProcess: true,
     sources: [SQLITE],
     probeServer: none,
     make: (f, ns) => f.sqliteBackend!({ file: sqliteFile(ns) }),
@@ -91,7 +97,6 @@ export const RECIPES: BackendRecipe[] = [
     family: 'redis',
     label: 'Baton redis',
     settings: 'redisBackend(url, { prefix }) — its own ioredis connection, defaults otherwise',
-    multiProcess: true,
     sources: [REDIS],
     probeServer: probeRedis,
     make: (f, ns) => f.redisBackend!(REDIS_URL, { prefix: ns }),
@@ -103,7 +108,6 @@ export const RECIPES: BackendRecipe[] = [
     family: 'postgres',
     label: 'Baton postgres',
     settings: 'postgresBackend(url, { schema }) — pool of 10 (default), prepared statements on, LISTEN/NOTIFY wake',
-    multiProcess: true,
     sources: [POSTGRES],
     probeServer: probePostgres,
     make: (f, ns) => f.postgresBackend!(DATABASE_URL, { schema: ns }),
@@ -112,10 +116,20 @@ export const RECIPES: BackendRecipe[] = [
     destroy: (ns) => dropSchema(ns),
   },
   {
+    family: 'mysql',
+    label: 'Baton mysql',
+    settings: 'mysqlBackend(url, { prefix }) — MariaDB 10.11, pool of 10 (default), READ COMMITTED, SKIP LOCKED claims, 50 ms claim poll (no cross-process wake)',
+    sources: [MYSQL],
+    probeServer: probeMysql,
+    make: (f, ns) => f.mysqlBackend!(MYSQL_URL, { prefix: mysqlPrefix(ns) }),
+    bytes: (ns) => mysqlPrefixBytes(mysqlPrefix(ns)),
+    records: (ns) => mysqlPrefixRows(mysqlPrefix(ns)),
+    destroy: (ns) => dropMysqlPrefix(mysqlPrefix(ns)),
+  },
+  {
     family: 'production',
     label: 'Baton production',
     settings: 'mixBackend: Redis queue + heartbeats, Postgres tasks, checkpoints, timers, events (same settings as the two above)',
-    multiProcess: true,
     sources: [REDIS, POSTGRES],
     probeServer: async () => (await probeRedis()) ?? (await probePostgres()),
     make: (f, ns) => production(f.redisBackend!(REDIS_URL, { prefix: ns }), f.postgresBackend!(DATABASE_URL, { schema: ns })),
@@ -130,7 +144,6 @@ export const RECIPES: BackendRecipe[] = [
     family: 'nats',
     label: 'Baton nats',
     settings: 'natsBackend(url, { prefix }) — JetStream work-queue stream + KV buckets, file storage, 1 replica (defaults); ackWaitMs = the stall timeout in scenario 6, as its docs advise',
-    multiProcess: true,
     sources: [NATS],
     probeServer: probeNats,
     make: (f, ns, o) => f.natsBackend!(NATS_URL, { prefix: ns, ...(o.stallTimeoutMs ? { ackWaitMs: o.stallTimeoutMs } : {}) }),
@@ -154,6 +167,7 @@ function production(redis: Backend, postgres: Backend): Backend {
     checkpoints: postgres.checkpoints,
     timers: postgres.timers,
     events: postgres.events,
+    coordination: postgres.coordination,
     sources: [redis, postgres],
   });
 }
