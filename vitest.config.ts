@@ -1,23 +1,32 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (dir: string) => fileURLToPath(new URL(`./packages/${dir}/src/index.ts`, import.meta.url));
+const src = (dir: string, entry = 'index') => fileURLToPath(new URL(`./packages/${dir}/src/${entry}.ts`, import.meta.url));
 
 // Tests run against the TypeScript sources, so `npm test` needs no prior build.
 export default defineConfig({
   resolve: {
     alias: {
+      // The subpath first: an alias matches by prefix.
+      '@baton/core/adapter': src('core', 'adapter'),
       '@baton/core': src('core'),
+      '@baton/conformance/servers': src('conformance', 'servers'),
       '@baton/conformance': src('conformance'),
       '@baton/memory': src('adapter-memory'),
       '@baton/sqlite': src('adapter-sqlite'),
       '@baton/redis': src('adapter-redis'),
       '@baton/postgres': src('adapter-postgres'),
       '@baton/nats': src('adapter-nats'),
+      '@baton/dashboard': src('dashboard'),
+      '@baton/cli': src('cli'),
+      '@baton/metrics': src('metrics'),
+      '@baton/otel': src('otel'),
+      '@baton/prometheus': src('prometheus'),
+      '@baton/mysql': src('adapter-mysql'),
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'chaos/test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

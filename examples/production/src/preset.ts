@@ -1,7 +1,7 @@
-// The production preset, as the seed runs it: Redis for the queue and heartbeats (fast,
-// ephemeral), Postgres for tasks, checkpoints, timers and events (durable, queryable).
+// The production preset: Redis for the queue and heartbeats (fast, ephemeral), Postgres for
+// tasks, checkpoints, timers, events and the breaker state (durable, queryable).
 // Checkpoints must live with tasks: their writes are fenced against the task's lease.
-import { mixBackend, type Backend, type Logger } from '@baton/core';
+import { mixBackend, type Backend } from '@baton/core';
 import { postgresBackend } from '@baton/postgres';
 import { redisBackend } from '@baton/redis';
 import type { Redis } from 'ioredis';
@@ -18,16 +18,12 @@ export interface ProductionOptions {
   schema?: string;
   /** Let the runtime role apply migrations. Set false when a migration role runs `baton-postgres migrate`. @default true */
   migrate?: boolean;
-  logger?: Logger;
 }
 
 export function productionBackend(options: ProductionOptions): Backend {
-  const redis = redisBackend(options.redis, { prefix: options.prefix ?? 'baton', ...(options.logger ? { logger: options.logger } : {}) });
-  const postgres = postgresBackend(options.postgres, {
-    schema: options.schema ?? 'baton',
-    migrate: options.migrate ?? true,
-    ...(options.logger ? { logger: options.logger } : {}),
-  });
+  // Both adapters log through the baton's logger, which they receive when the baton starts.
+  const redis = redisBackend(options.redis, { prefix: options.prefix ?? 'baton' });
+  const postgres = postgresBackend(options.postgres, { schema: options.schema ?? 'baton', migrate: options.migrate ?? true });
   return mixBackend({
     name: 'production(redis+postgres)',
     queue: redis.queue,
@@ -36,6 +32,8 @@ export function productionBackend(options: ProductionOptions): Backend {
     checkpoints: postgres.checkpoints,
     timers: postgres.timers,
     events: postgres.events,
+    // The fleet's circuit breakers live with the durable records.
+    coordination: postgres.coordination,
     sources: [redis, postgres],
   });
 }

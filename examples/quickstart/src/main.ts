@@ -47,8 +47,13 @@ function open(db: string, worker: string, report: (e: StepEvent) => void): Baton
     backend: sqliteBackend({ file: db }),
     workerId: worker,
     worker: { concurrency: 3, stallTimeoutMs: STALL_TIMEOUT_MS, pollIntervalMs: 100 },
+    // Fleet-wide limits of the queue, kept in the database: at most 3 pipelines at once, whatever
+    // the number of workers.
+    queues: { research: { concurrency: 3 } },
   });
-  baton.register('research-pipeline', pipelineAgent(worker, report));
+  // Tasks of this type wait in the 'research' queue; a worker claims only from the queues of the
+  // types it registered, so a fleet can split its work by queue.
+  baton.register('research-pipeline', pipelineAgent(worker, report), { queue: 'research' });
   return baton;
 }
 
@@ -76,7 +81,8 @@ async function main(): Promise<void> {
     line(`  ${e.worker.padEnd(8)} ${e.topic.padEnd(7)} ${e.step}${e.resumedFrom ? `   (resumed from checkpoint "${e.resumedFrom}")` : ''}`);
   };
   const producer = open(args.db, 'producer', onStep);
-  const enqueued = await producer.enqueueMany(TOPICS.map((topic) => ({ type: 'research-pipeline', input: { topic } })));
+  // Higher priority runs first within the queue: the first topic is the urgent one.
+  const enqueued = await producer.enqueueMany(TOPICS.map((topic, i) => ({ type: 'research-pipeline', input: { topic }, priority: i === 0 ? 10 : 0 })));
   const before = await Promise.all(enqueued.map((e) => producer.getTask(e.taskId)));
   if (before.every((t) => t?.state === 'completed')) {
     line('All three pipelines already completed in this file. Run with --fresh to start over.');
@@ -84,7 +90,9 @@ async function main(): Promise<void> {
     await producer.close();
     return;
   }
-  line(`Enqueued ${enqueued.filter((e) => !e.duplicate).length} new pipeline(s); ${enqueued.filter((e) => e.duplicate).length} already known (idempotent keys).`);
+  line(
+    `Enqueued ${enqueued.filter((e) => !e.duplicate).length} new pipeline(s) in queue "research" (${TOPICS[0]} at priority 10); ${enqueued.filter((e) => e.duplicate).length} already known (idempotent keys).`,
+  );
 
   line('\nWorker 1 starts in a child process; it will be killed with SIGKILL after its first "analyse" checkpoint.');
   const child = startChild(args.db, 'worker-1', onStep);
