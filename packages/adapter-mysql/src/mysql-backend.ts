@@ -43,7 +43,7 @@ export interface MysqlBackend extends Backend {
   readonly prefix: string;
 }
 
-export const MYSQL_CAPABILITIES: BackendCapabilities = Object.freeze({
+const CAPABILITIES: BackendCapabilities = Object.freeze({
   durable: true,
   multiProcess: true,
   // enqueue({ transaction: connection }) writes the task, its delivery and its event on that connection.
@@ -55,6 +55,11 @@ export const MYSQL_CAPABILITIES: BackendCapabilities = Object.freeze({
 });
 
 const KNOWN_OPTIONS = new Set(['prefix', 'name', 'migrate', 'poolSize']);
+/** Seconds a statement of our pool waits for a row lock before it fails (and the transaction is retried). */
+const LOCK_WAIT_S = 10;
+/** Seconds MariaDB lets a transaction of our pool sit idle (client silent) before it ends the connection. */
+const IDLE_TRANSACTION_S = 5;
+
 /** MariaDB 10.6 and MySQL 8.0.1 brought SKIP LOCKED, which the claim needs. */
 const MIN_MARIADB = [10, 6];
 const MIN_MYSQL = [8, 0];
@@ -91,7 +96,7 @@ export function mysqlBackend(poolOrUri: Pool | string, options: MysqlBackendOpti
   return {
     name,
     prefix,
-    capabilities: MYSQL_CAPABILITIES,
+    capabilities: CAPABILITIES,
     queue,
     tasks,
     checkpoints,
@@ -137,7 +142,14 @@ function openPool(poolOrUri: unknown, poolSize: number): { pool: Pool; ownPool: 
     });
     // Our own connections run every transaction at READ COMMITTED (see mysql-db.ts); set once per connection.
     pool.on('connection', (conn: unknown) => {
-      (conn as { query(sql: string, cb: () => void): void }).query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', () => undefined);
+      const c = conn as { query(sql: string, cb: () => void): void };
+      c.query(`SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_S}`, () => undefined);
+      // A process frozen mid-transaction (SIGSTOP, a VM pause) would hold its row locks until it
+      // thaws, stalling every claim and lease takeover that needs those rows. Baton's transactions
+      // never wait on the client for long, so MariaDB may end one idle this long (the thawed
+      // worker's next statement then fails and is retried on a fresh connection). MySQL has no
+      // such variable: the SET fails there and is ignored (see the README).
+      c.query(`SET SESSION idle_transaction_timeout = ${IDLE_TRANSACTION_S}`, () => undefined);
     });
     return { pool, ownPool: true };
   }
