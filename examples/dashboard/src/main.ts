@@ -50,6 +50,12 @@ function parseArgs(argv: string[]): Args {
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
+/** Resolves once `check` holds, or after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !(await check())) await new Promise((r) => setTimeout(r, 200));
+}
+
 /** Worker mode (a child process): runs tasks until SIGTERM, or until the parent SIGKILLs it. */
 async function runWorker(args: Args): Promise<void> {
   const baton = createBaton({
@@ -106,12 +112,15 @@ async function main(): Promise<void> {
   say(`dashboard: ${url}`);
 
   let n = 0;
+  let resumes = 0;
   const workers = new Map<string, ChildProcess>();
   const start = (): string => {
     const name = `worker-${String.fromCharCode(65 + (n++ % 26))}${n > 26 ? Math.floor((n - 1) / 26) : ''}`;
     const child = spawnWorker(name, args);
     child.on('message', (m: { kind: string; taskId?: string; token?: string }) => {
-      if (m.kind === 'resumed') say(`${name}: resumed ${m.taskId} from checkpoint "${m.token}"`);
+      if (m.kind !== 'resumed') return;
+      resumes++;
+      say(`${name}: resumed ${m.taskId} from checkpoint "${m.token}"`);
     });
     workers.set(name, child);
     return name;
@@ -133,16 +142,19 @@ async function main(): Promise<void> {
     const next = start();
     say(`${name}: killed (SIGKILL) mid-task — its tasks resume on the others after ${STALL_TIMEOUT_MS / 1000} s; started ${next}`);
     if (args.once) {
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const recovered = await baton.queryEvents({ type: 'task.resumed', limit: 1 });
-        if (recovered.length > 0) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      // Until another worker has said so: the resume is printed from its message, not the event log.
+      await until(() => resumes > 0, 60_000);
       await shutdown(0);
     }
   };
-  const crasher = args.once ? setTimeout(() => void crash(), 6_000) : setInterval(() => void crash(), 15_000);
+  // --once kills the first worker as soon as it is mid-task with a checkpoint saved (however slowly
+  // it started), so there is always something to resume.
+  const victim = [...workers.keys()][0]!;
+  const crasher = args.once
+    ? setTimeout(() => {
+        void until(async () => (await baton.queryEvents({ type: 'task.checkpointed', limit: 1000 })).some((e) => e.workerId === victim), 60_000).then(crash);
+      }, 0)
+    : setInterval(() => void crash(), 15_000);
 
   const shutdown = async (code: number) => {
     clearInterval(producer);

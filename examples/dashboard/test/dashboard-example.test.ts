@@ -11,18 +11,7 @@ const root = resolve(__dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'baton-dashboard-example-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// The SQLite adapter is being ported to ports v2; until it lands in this checkout the demo cannot run.
-const adapter = '@baton/sqlite';
-const sqliteReady = await (import(adapter) as Promise<{ sqliteBackend: (source: { file: string }) => { queue: { configure?: unknown }; close(): Promise<void> } }>)
-  .then(({ sqliteBackend }) => {
-    const probe = sqliteBackend({ file: ':memory:' });
-    const ready = typeof probe.queue.configure === 'function';
-    void probe.close();
-    return ready;
-  })
-  .catch(() => false);
-
-describe.skipIf(!sqliteReady)(`dashboard example${sqliteReady ? '' : ' (skipped: the SQLite adapter in this checkout is not on ports v2 yet)'}`, () => {
+describe('dashboard example', () => {
   it('serves the dashboard while a killed worker’s tasks resume from their checkpoints', async () => {
     if (!existsSync(join(root, 'packages/dashboard/dist/ui/index.html'))) execFileSync('npm', ['run', '--silent', 'build:ui'], { cwd: join(root, 'packages/dashboard'), stdio: 'inherit' });
     const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/dashboard/src/main.ts', '--once', '--port', '0', '--db', join(dir, 'demo.db')], {

@@ -40,7 +40,7 @@ export function mapPgError(err: unknown, op: string, schema: string): BatonError
   }
   if (code === '3F000' || code === '42P01' || code === '42883' || code === '42703') {
     return new SchemaError(
-      `${op} failed: ${detail}. The Baton tables in schema "${schema}" are missing or incomplete; run migrate(pool, { schema: "${schema}" }) or \`baton-postgres migrate --schema ${schema}\`.`,
+      `${op} failed: ${detail}. The Baton tables in schema "${schema}" are missing or incomplete; run migrate(pool, { schema: "${schema}" }) or \`npx baton --backend "postgres://…?schema=${schema}" migrate\`.`,
       { cause: err },
     );
   }

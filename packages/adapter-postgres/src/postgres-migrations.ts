@@ -93,7 +93,7 @@ export async function assertSchemaCurrent(db: PgQueryable, names: SchemaNames): 
   const version = await schemaVersion(db, names);
   if (version === null || version < SCHEMA_VERSION) {
     throw new SchemaError(
-      `Schema "${names.name}" is at version ${version ?? 'none'}; this code needs ${SCHEMA_VERSION}. Apply the migrations with the migration role (\`baton-postgres migrate --schema ${names.name}\`, migrate(pool, { schema }) or migrationSql()) or start the backend with migrate: true.`,
+      `Schema "${names.name}" is at version ${version ?? 'none'}; this code needs ${SCHEMA_VERSION}. Apply the migrations with the migration role (\`npx baton --backend "postgres://…?schema=${names.name}" migrate\` of @baton/cli, migrate(pool, { schema }) or migrationSql()) or start the backend with migrate: true.`,
     );
   }
   if (version > SCHEMA_VERSION) throw newerError(names, version);

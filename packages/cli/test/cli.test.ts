@@ -109,9 +109,15 @@ function onTerminal(args: string[], answer: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn('script', ['-qec', line, '/dev/null'], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
+    let answered = false;
+    // The command may exit before reading the answer; a write to its closed pty is not an error here.
+    child.stdin.on('error', () => undefined);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (stdout.includes('[y/N]')) child.stdin.write(`${answer}\n`);
+      if (!answered && stdout.includes('[y/N]')) {
+        answered = true;
+        child.stdin.write(`${answer}\n`);
+      }
     });
     child.on('exit', (code) => resolve({ code, stdout, stderr: '', ms: Date.now() - started }));
   });
@@ -212,6 +218,48 @@ describe.each(TARGETS)('baton CLI on $name', (target) => {
     expect(queues.find((q) => q.name === 'reports')?.paused).toBe(true);
     expect((await baton(at('resume', 'reports'))).stdout).toContain('reports: running');
   }, 30_000);
+});
+
+describe('baton CLI: migrate', () => {
+  const schema = `${ns}_mig`;
+  afterAll(async () => {
+    const c = new pg.Client({ connectionString: DATABASE_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await c.end();
+  });
+
+  it('migrates a fresh Postgres schema once, never printing the password; the deprecated baton-postgres alias still does', async () => {
+    const url = new URL(DATABASE_URL);
+    url.password = 's3cret-pw';
+    url.searchParams.set('schema', schema);
+    const first = await baton(['--backend', url.toString(), 'migrate']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/schema is up to date/);
+    expect(first.stdout + first.stderr).not.toContain('s3cret-pw');
+    const c = new pg.Client({ connectionString: DATABASE_URL });
+    await c.connect();
+    try {
+      const { rows } = await c.query(`SELECT to_regclass($1) AS t`, [`"${schema}".tasks`]);
+      expect(rows[0].t).not.toBeNull();
+    } finally {
+      await c.end();
+    }
+    expect((await baton(['--backend', url.toString(), 'migrate'])).code).toBe(0);
+    const alias = join(root, existsSync(built) ? 'packages/cli/dist/baton-postgres.js' : 'packages/cli/src/baton-postgres.ts');
+    const viaAlias = await new Promise<Run>((resolve) => {
+      const args = existsSync(built) ? [alias] : ['--import', 'tsx', alias];
+      const child = spawn(process.execPath, [...args, 'migrate', '--schema', schema, '--url', DATABASE_URL], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr, ms: 0 }));
+    });
+    expect(viaAlias.code, viaAlias.stderr).toBe(0);
+    expect(viaAlias.stderr).toMatch(/deprecated/);
+    expect((await baton(['--backend', `${DATABASE_URL}?schema=Bad-Name`, 'migrate'])).code).not.toBe(0);
+  }, 60_000);
 });
 
 describe('baton CLI: bad input and unreachable servers', () => {
