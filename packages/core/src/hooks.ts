@@ -1,7 +1,7 @@
 // Runs the instrumentation hooks: several may be installed, each optional, and a hook that
 // throws is logged and skipped — observing the work must never break it.
 import type { Logger } from './logger.js';
-import type { CheckpointInfo, EnqueueInfo, EnqueueScope, Instrumentation, RunInfo, RunOutcome, RunScope } from './instrumentation.js';
+import type { CheckpointInfo, EnqueueInfo, EnqueueScope, HeartbeatInfo, HeartbeatScope, Instrumentation, RunInfo, RunOutcome, RunScope } from './instrumentation.js';
 
 export class Hooks {
   private readonly list: readonly Instrumentation[];
@@ -71,6 +71,16 @@ export class Hooks {
       if (scope) ends.push((e) => scope.end(e));
     }
     return (error) => ends.forEach((end) => this.call('checkpoint.end', () => end(error)));
+  }
+
+  heartbeat(info: HeartbeatInfo): ((result: { error?: unknown; lost?: readonly string[] }) => void) | undefined {
+    if (this.list.length === 0) return undefined;
+    const scopes: HeartbeatScope[] = [];
+    for (const h of this.list) {
+      const scope = this.call('heartbeat', () => h.heartbeat?.(info));
+      if (scope) scopes.push(scope);
+    }
+    return (result) => scopes.forEach((s) => this.call('heartbeat.end', () => s.end(result)));
   }
 
   private call<T>(what: string, fn: () => T): T | undefined {

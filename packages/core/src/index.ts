@@ -45,6 +45,8 @@ export type {
   RunScope,
   RunOutcome,
   CheckpointInfo,
+  HeartbeatInfo,
+  HeartbeatScope,
 } from './instrumentation.js';
 export {
   BatonError,

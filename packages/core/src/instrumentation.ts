@@ -44,9 +44,22 @@ export interface CheckpointInfo {
   sizeBytes: number;
 }
 
+/** One batched lease extension of a worker's running tasks (one write per heartbeat interval). */
+export interface HeartbeatInfo {
+  workerId: string;
+  taskIds: readonly string[];
+}
+
+export interface HeartbeatScope {
+  /** The write landed (`lost`: the tasks whose lease had moved on) or failed (`error`). */
+  end(result: { error?: unknown; lost?: readonly string[] }): void;
+}
+
 export interface Instrumentation {
   enqueue?(tasks: readonly EnqueueInfo[]): EnqueueScope | void;
   run?(info: RunInfo): RunScope | void;
   /** A checkpoint save about to be written; `end` once it landed (or failed). */
   checkpoint?(info: CheckpointInfo): { end(error?: unknown): void } | void;
+  /** A heartbeat about to extend the leases of `taskIds`; `end` once it landed (or failed). */
+  heartbeat?(info: HeartbeatInfo): HeartbeatScope | void;
 }

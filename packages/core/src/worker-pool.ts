@@ -354,14 +354,26 @@ export class WorkerPool {
     const due = [...this.inflight.values()].filter((r) => !r.detached);
     const beats = [{ id: heartbeatId.worker(workerId), ttlMs: options.stallTimeoutMs }];
     if (due.length > 0) {
-      const ok = await flow.heartbeat(
-        due.map((r) => ({ taskId: r.id, leaseId: r.leaseId })),
-        options.stallTimeoutMs,
-      );
+      const end = this.engine.hooks.heartbeat({ workerId, taskIds: due.map((r) => r.id) });
+      let ok: boolean[];
+      try {
+        ok = await flow.heartbeat(
+          due.map((r) => ({ taskId: r.id, leaseId: r.leaseId })),
+          options.stallTimeoutMs,
+        );
+      } catch (error) {
+        end?.({ error });
+        throw error;
+      }
+      const lost: string[] = [];
       due.forEach((run, i) => {
         if (ok[i]) beats.push({ id: heartbeatId.task(run.id), ttlMs: options.stallTimeoutMs });
-        else run.loseLease(new LeaseLostError(run.id, 'heartbeat'));
+        else {
+          lost.push(run.id);
+          run.loseLease(new LeaseLostError(run.id, 'heartbeat'));
+        }
       });
+      end?.({ lost });
     }
     await ports.heartbeats.beat(beats);
   }

@@ -3,14 +3,14 @@
 // stored on each task) and reports Baton's metrics (defined once in @baton/metrics) through the
 // OTel metrics API. Only @opentelemetry/api is needed: bring your own SDK and exporters.
 import { metrics as otelMetrics, type MeterProvider } from '@opentelemetry/api';
-import type { Baton, CheckpointInfo, EnqueueInfo, EnqueueScope, Instrumentation, RunInfo, RunOutcome, RunScope } from '@baton/core';
+import type { Baton, CheckpointInfo, EnqueueInfo, EnqueueScope, HeartbeatInfo, HeartbeatScope, Instrumentation, RunInfo, RunOutcome, RunScope } from '@baton/core';
 import { BatonMetrics, type CollectorOptions, type ObservedBaton } from '@baton/metrics';
 import { otelSink } from './otel-sink.js';
-import { BatonTracing, INSTRUMENTATION_NAME, type HeartbeatInfo, type HeartbeatScope, type TracingOptions } from './tracing.js';
+import { BatonTracing, INSTRUMENTATION_NAME, type TracingOptions } from './tracing.js';
 import { VERSION } from './version.js';
 
 export { BatonTracing, INSTRUMENTATION_NAME } from './tracing.js';
-export type { TracingOptions, HeartbeatInfo, HeartbeatScope } from './tracing.js';
+export type { TracingOptions } from './tracing.js';
 export { injectContext, extractContext } from './propagation.js';
 export { otelSink } from './otel-sink.js';
 export { VERSION } from './version.js';
@@ -102,7 +102,7 @@ export class OtelInstrumentation implements Instrumentation {
     };
   }
 
-  /** The proposed core heartbeat hook (see HeartbeatInfo); a no-op until core calls it. */
+  /** A child span per task of each batched heartbeat, when `heartbeatSpans` is on. */
   heartbeat(info: HeartbeatInfo): HeartbeatScope | undefined {
     return this.tracing.heartbeat(info);
   }

@@ -2,7 +2,7 @@
 // per enqueued task ("send <queue>"), whose W3C context is stored on the task; a CONSUMER span
 // per run ("process <queue>") that links to that stored context — in whatever process the run
 // happens, and after any crash, since every run reads it back from the task record. Checkpoint
-// saves (and heartbeats, once core calls a heartbeat hook) get child spans on request.
+// saves and heartbeats get child spans on request.
 import {
   context,
   ProxyTracerProvider,
@@ -19,7 +19,7 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import type { Baton, CheckpointInfo, EnqueueInfo, EnqueueScope, Instrumentation, RunInfo, RunOutcome, RunScope } from '@baton/core';
+import type { Baton, CheckpointInfo, EnqueueInfo, EnqueueScope, HeartbeatInfo, HeartbeatScope, Instrumentation, RunInfo, RunOutcome, RunScope } from '@baton/core';
 import { extractContext, injectContext } from './propagation.js';
 import { VERSION } from './version.js';
 
@@ -30,7 +30,7 @@ export interface TracingOptions {
   tracerProvider?: TracerProvider;
   /** A child span per checkpoint write of a run. @default false */
   checkpointSpans?: boolean;
-  /** A child span per lease extension of a run (needs core's proposed heartbeat hook; see the README). @default false */
+  /** A child span per lease extension of a run (one per task of each batched heartbeat). @default false */
   heartbeatSpans?: boolean;
   /**
    * 'producer': the run span is a child of the enqueue span, so one trace runs from the request
@@ -41,17 +41,6 @@ export interface TracingOptions {
   runParent?: 'producer' | 'link';
   /** How the producer context is stored on the task. @default W3C traceparent/tracestate */
   propagator?: TextMapPropagator;
-}
-
-/** The heartbeat hook proposed to core: one batched lease extension of a worker's running tasks. */
-export interface HeartbeatInfo {
-  workerId: string;
-  taskIds: readonly string[];
-}
-
-export interface HeartbeatScope {
-  /** The write landed (`lost`: tasks whose lease had moved on) or failed (`error`). */
-  end(result: { error?: unknown; lost?: readonly string[] }): void;
 }
 
 /** The API's no-op provider: what the global proxy delegates to until an SDK registers one. */
@@ -218,8 +207,8 @@ export class BatonTracing implements Instrumentation {
   }
 
   /**
-   * The proposed core hook (not called by core yet): a child span of each run whose lease one
-   * batched heartbeat extends; a task whose lease had moved on ends its span with LEASE_LOST.
+   * A child span of each run whose lease one batched heartbeat extends; a task whose lease had
+   * moved on ends its span with LEASE_LOST.
    */
   heartbeat(info: HeartbeatInfo): HeartbeatScope | undefined {
     if (!this.heartbeatSpans) return undefined;

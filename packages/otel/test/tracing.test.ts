@@ -231,30 +231,32 @@ describe('@baton/otel tracing', () => {
     expect(resumed.spanContext().traceId).toBe(producer.spanContext().traceId);
   });
 
-  it('heartbeat spans (proposed core hook): children of each run; a lost lease ends its span with LEASE_LOST', async () => {
-    const { baton, spans, otel } = setup({ heartbeatSpans: true });
+  it('heartbeat spans: a child of each run per lease extension; a lease that moved on (a cancel) ends its span with LEASE_LOST', async () => {
+    const backend = memoryBackend();
+    const { baton, spans } = setup({ heartbeatSpans: true }, { worker: { heartbeatIntervalMs: 50, stallTimeoutMs: 2_000 } }, backend);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const started: string[] = [];
     baton.register('long', async (_i, ctx) => {
       started.push(ctx.taskId);
-      await held;
+      await Promise.race([held, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
       return null;
     });
     const ids = (await baton.enqueueMany([{ type: 'long', input: { n: 1 } }, { type: 'long', input: { n: 2 } }])).map((r) => r.taskId);
     await baton.start();
     await until(() => started.length === 2, 'both runs');
-    // What core would call around its batched lease extension.
-    const beat = otel.heartbeat({ workerId: baton.workerId, taskIds: ids });
-    beat?.end({ lost: [ids[1]!] });
+    const beatsOf = (id: string) => spans().filter((s) => s.name === 'heartbeat' && s.attributes['messaging.message.id'] === id);
+    await until(() => beatsOf(ids[0]!).length > 0 && beatsOf(ids[1]!).length > 0, 'a heartbeat span of each run');
+    // Cancelled by another process while running: this worker learns it from its next lease extension.
+    const operator = createBaton({ backend, logger: silentLogger });
+    await operator.cancel(ids[1]!);
+    await until(() => beatsOf(ids[1]!).some((s) => s.status.code === SpanStatusCode.ERROR), 'the refused extension');
     release();
     await until(() => byKind(spans(), SpanKind.CONSUMER).length === 2, 'run spans');
-    const beats = spans().filter((s) => s.name === 'heartbeat');
-    expect(beats).toHaveLength(2);
     const runs = new Map(byKind(spans(), SpanKind.CONSUMER).map((r) => [r.attributes['messaging.message.id'], r.spanContext().spanId]));
-    for (const s of beats) expect(s.parentSpanContext?.spanId).toBe(runs.get(s.attributes['messaging.message.id']));
-    const lost = beats.find((s) => s.attributes['messaging.message.id'] === ids[1])!;
-    expect(lost.status.code).toBe(SpanStatusCode.ERROR);
+    for (const id of ids) for (const s of beatsOf(id)) expect(s.parentSpanContext?.spanId).toBe(runs.get(id));
+    expect(beatsOf(ids[0]!).every((s) => s.status.code !== SpanStatusCode.ERROR)).toBe(true);
+    const lost = beatsOf(ids[1]!).find((s) => s.status.code === SpanStatusCode.ERROR)!;
     expect(lost.attributes['baton.error.code']).toBe('LEASE_LOST');
   });
 });
