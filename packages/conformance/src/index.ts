@@ -41,6 +41,8 @@ export { checkChange, LIFECYCLE_CHANGES, type LifecycleChange, type NowField } f
 export type { Subject } from './task-fixtures.js';
 export { runProcessSuite } from './process-suite.js';
 export type { ProcessTarget } from './process-suite.js';
+export { runModelSuite } from './model-suite.js';
+export type { ModelSuiteOptions } from './model-suite.js';
 export {
   adminApiSuite,
   adminStoreSuite,
