@@ -34,7 +34,9 @@ const STATES = new Set<string>(TASK_STATES);
 
 /** Every task's headers. Entries without readable headers (written behind the store's back) are kept with what can be read, so a read quarantines them. */
 export async function scanTasks(c: NatsContext): Promise<TaskMeta[]> {
-  const out: TaskMeta[] = [];
+  // A key rewritten mid-scan can be delivered twice (its older value, then its newer one): the
+  // highest revision of each task wins.
+  const byId = new Map<string, TaskMeta>();
   await c.buckets.tasks.scanMeta('t.>', (e) => {
     const id = taskIdOfKey(e.key);
     if (id === null) return;
@@ -43,7 +45,9 @@ export async function scanTasks(c: NatsContext): Promise<TaskMeta[]> {
       return /^\d+$/.test(v) ? Number(v) : 0;
     };
     const state = e.meta(H.state);
-    out.push({
+    const known = byId.get(id);
+    if (known !== undefined && known.revision > e.revision) return;
+    byId.set(id, {
       id,
       revision: e.revision,
       state: (STATES.has(state) ? state : 'pending') as TaskState,
@@ -57,7 +61,7 @@ export async function scanTasks(c: NatsContext): Promise<TaskMeta[]> {
       finished: num(H.finished),
     });
   });
-  return out;
+  return [...byId.values()];
 }
 
 export function byCreation(a: Position, b: Position): number {
