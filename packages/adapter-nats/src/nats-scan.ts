@@ -62,17 +62,25 @@ export interface ScanDeps {
 /** Quiet this long mid-scan, the consumer is asked whether anything is left to deliver. */
 const PROBE_AFTER_MS = 200;
 
+/** Catch-up rounds of a last_per_subject read past its snapshot (see scanStream). */
+const CATCH_UP_ROUNDS = 3;
+
 /**
  * Reads the matching messages with sequence up to the stream's last sequence at the call. Writes
  * after that point are not part of the read: on a busy bucket a consumer that followed them would
- * never end. A key rewritten mid-scan may be missing (its old value is gone, its new one is later
- * than the snapshot); callers that act on an entry re-check it by revision anyway.
+ * never end.
+ *
+ * A `last_per_subject` read is of a KV bucket with history 1, where a rewrite deletes the key's
+ * previous message: a key rewritten before the consumer reached it has its only message past the
+ * snapshot. Such a read therefore catches up: past the snapshot it keeps delivering keys it has not
+ * delivered yet (never one twice) up to the stream's last sequence when it got there, for a few
+ * rounds. A key is then missed only when rewritten in each of those rounds before it was reached.
  */
 export async function scanStream(deps: ScanDeps, stream: string, options: ScanOptions): Promise<void> {
   const lastSeq = (await deps.jsm.streams.info(stream)).state.last_seq;
   const start = options.start;
   if (lastSeq === 0 || (start.policy === 'by_start_sequence' && start.seq > lastSeq)) return;
-  await new Scan(deps, stream, options, lastSeq).run();
+  await new Scan(deps, stream, options, lastSeq, start.policy === 'last_per_subject').run();
 }
 
 /** One scan: its subscription, its consumer and the two timers that end it (done, or stalled). */
@@ -84,13 +92,24 @@ class Scan {
   private lastDeliverySeq = 0;
   private sub: Subscription | null = null;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | null = null;
+  /** Delivered subjects, kept only by a catching-up read (null otherwise). */
+  private readonly delivered: Set<string> | null;
+  /** Catch-up rounds left; the current round reads up to `lastSeq` (null while it is being fetched). */
+  private roundsLeft: number;
+  private lastSeq: number | null;
+  private highestSeq = 0;
 
   constructor(
     private readonly deps: ScanDeps,
     private readonly stream: string,
     private readonly options: ScanOptions,
-    private readonly lastSeq: number,
-  ) {}
+    snapshotSeq: number,
+    catchUp: boolean,
+  ) {
+    this.lastSeq = snapshotSeq;
+    this.delivered = catchUp ? new Set() : null;
+    this.roundsLeft = catchUp ? CATCH_UP_ROUNDS : 0;
+  }
 
   run(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -131,17 +150,42 @@ class Scan {
     if (!m.reply) return; // idle heartbeat or flow-control status: not data
     const info = parseAckReply(m.reply);
     if (!info) return;
-    // Deliveries come in stream order, so a later write means the snapshot is through.
-    if (info.streamSeq > this.lastSeq) return this.finish();
     this.arm();
     this.lastDeliverySeq = Math.max(this.lastDeliverySeq, info.deliverySeq);
-    let keepGoing: boolean;
-    try {
-      keepGoing = this.options.onMessage({ subject: m.subject, seq: info.streamSeq, time: info.timestampMs, data: m.data, headers: m.headers }) !== false;
-    } catch (e) {
-      return this.finish(e);
+    // Deliveries come in stream order, so a later write means this round is through.
+    if (this.lastSeq !== null && info.streamSeq > this.lastSeq && !this.nextRound()) return this.finish();
+    this.highestSeq = Math.max(this.highestSeq, info.streamSeq);
+    const fresh = this.delivered === null || !this.delivered.has(m.subject);
+    let keepGoing = true;
+    if (fresh) {
+      this.delivered?.add(m.subject);
+      try {
+        keepGoing = this.options.onMessage({ subject: m.subject, seq: info.streamSeq, time: info.timestampMs, data: m.data, headers: m.headers }) !== false;
+      } catch (e) {
+        return this.finish(e);
+      }
     }
-    if (!keepGoing || info.pending === 0 || info.streamSeq === this.lastSeq) this.finish();
+    if (!keepGoing || info.pending === 0) return this.finish();
+    if (info.streamSeq === this.lastSeq && !this.nextRound()) this.finish();
+  }
+
+  /**
+   * Starts the next catch-up round, reading up to the stream's newest sequence now; false when no
+   * round is left. Deliveries that arrive while that is fetched are taken (they are newer values).
+   */
+  private nextRound(): boolean {
+    if (this.roundsLeft === 0) return false;
+    this.roundsLeft -= 1;
+    this.lastSeq = null;
+    this.deps.jsm.streams.info(this.stream).then(
+      (si) => {
+        if (this.finished) return;
+        this.lastSeq = si.state.last_seq;
+        if (this.highestSeq >= this.lastSeq) this.finish();
+      },
+      (e: unknown) => this.finish(e),
+    );
+    return true;
   }
 
   /**

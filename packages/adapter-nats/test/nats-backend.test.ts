@@ -5,11 +5,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendUnavailableError, ConfigError, newId, SchemaError, type NewEvent, type NewTask } from '@baton/core/adapter';
 import { newTask, queueItem } from '@baton/conformance';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { destroyNatsResources, natsBackend, type NatsBackend } from '../src/index.js';
 import { decodeToken, encodeToken, hashKey } from '../src/nats-names.js';
 import { Outbox } from '../src/nats-outbox.js';
+import { scanStream } from '../src/nats-scan.js';
 import { connectTest, freshBackend, NATS_URL, natsUp, randomPrefix, skipReason, sleep } from './helpers.js';
 
 const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
@@ -212,6 +213,47 @@ describe.skipIf(!natsUp)(`@baton/nats backend ${skipReason}`, () => {
     } finally {
       writing = false;
       await writer;
+    }
+  }, 60_000);
+
+  it('a scan of a history-1 bucket reads a key rewritten after its snapshot was taken once, at its new value', async () => {
+    const nc = await connectTest();
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const stream = `KV_${randomPrefix('scan')}`;
+    const put = (key: string, v: string) => js.publish(key, new TextEncoder().encode(v));
+    try {
+      await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], max_msgs_per_subject: 1 });
+      const keys = Array.from({ length: 500 }, (_, i) => `${stream}.k${i}`);
+      for (const k of keys) await put(k, 'v1');
+      // Rewrites that land after the scan read the stream's last sequence and before its consumer
+      // exists: each rewritten key's only message is then past that snapshot.
+      const rewritten = keys.filter((_, i) => i % 50 === 7);
+      const racing: JetStreamManager = Object.create(jsm) as JetStreamManager;
+      Object.defineProperty(racing, 'consumers', {
+        value: Object.assign(Object.create(jsm.consumers) as JetStreamManager['consumers'], {
+          add: async (...args: Parameters<JetStreamManager['consumers']['add']>) => {
+            for (const k of rewritten) await put(k, 'v2');
+            return jsm.consumers.add(...args);
+          },
+        }),
+      });
+      const seen = new Map<string, string>();
+      const reads: string[] = [];
+      await scanStream({ nc, jsm: racing }, stream, {
+        filter: `${stream}.>`,
+        start: { policy: 'last_per_subject' },
+        onMessage: (m) => {
+          reads.push(m.subject);
+          seen.set(m.subject, new TextDecoder().decode(m.data));
+        },
+      });
+      expect(reads.length, 'no key read twice').toBe(seen.size);
+      expect([...seen.keys()].sort(), 'every key read').toEqual([...keys].sort());
+      for (const k of rewritten) expect(seen.get(k)).toBe('v2');
+    } finally {
+      await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
     }
   }, 60_000);
 
