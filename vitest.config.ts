@@ -33,5 +33,8 @@ export default defineConfig({
     maxWorkers: 4,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Four files at a time on two cores can hold a page's render past expect.poll's 1 s default
+    // (a CI run failed so): a poll that would pass, passes within 15 s; a wrong value still fails.
+    expect: { poll: { timeout: 15_000 } },
   },
 });
