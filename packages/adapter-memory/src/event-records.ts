@@ -7,6 +7,8 @@ import { cloneJson } from './clone-json.js';
 export class EventRecords {
   /** Sorted by seq: `after` paging is a binary search. */
   list: StoredEvent[] = [];
+  /** No event in `list` is older than this (a bound, exact after a purge that read the whole list). */
+  minAt = Infinity;
   private seq = 0;
 
   /** Appends copies, contiguous and in order. */
@@ -38,6 +40,7 @@ export class EventRecords {
   }
 
   private push(e: NewEvent, runId: string | null, phaseId: string | null): void {
+    if (e.at < this.minAt) this.minAt = e.at;
     this.list.push({
       id: e.id,
       type: e.type,

@@ -34,16 +34,26 @@ export class MemoryEventLog implements EventLog {
     const records = this.state.events;
     const list = records.list;
     const cutoff = this.state.now() - options.olderThanMs;
-    const beyond = list.length - options.keepLatest;
+    // The events past the count cap are the oldest appended: a prefix, dropped in one splice.
+    const dropped = Math.min(Math.max(0, list.length - options.keepLatest), options.limit);
+    if (dropped > 0) list.splice(0, dropped);
+    // A pass runs every few hundred finished tasks: it reads the list only when an event can be
+    // older than the cutoff.
+    if (dropped === options.limit || cutoff <= records.minAt) return dropped;
     const kept: StoredEvent[] = [];
-    let dropped = 0;
+    let aged = 0;
+    let minAt = Infinity;
     let i = 0;
-    for (; i < list.length && dropped < options.limit; i++) {
+    for (; i < list.length && dropped + aged < options.limit; i++) {
       const e = list[i]!;
-      if (i < beyond || e.at < cutoff) dropped++;
-      else kept.push(e);
+      if (e.at < cutoff) aged++;
+      else {
+        kept.push(e);
+        minAt = Math.min(minAt, e.at);
+      }
     }
-    if (dropped > 0) records.list = i === list.length ? kept : kept.concat(list.slice(i));
-    return dropped;
+    if (aged > 0) records.list = i === list.length ? kept : kept.concat(list.slice(i));
+    if (i === list.length) records.minAt = minAt;
+    return dropped + aged;
   }
 }

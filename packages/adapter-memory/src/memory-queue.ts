@@ -1,6 +1,6 @@
-// In-process Queue. Each delivery is in exactly one indexed heap: its queue's ready lanes
+// In-process Queue. Each delivery is in exactly one ordered set: its queue's ready lanes
 // (QueueState), the delayed heap (by due time) or the lease heap (by expiry), so claim, ack,
-// release, extend and reclaim are O(log n) and never scan. Every call runs synchronously between
+// release, extend and reclaim are O(log n) at most and never scan. Every call runs synchronously between
 // awaits, which makes it atomic with respect to every other caller of the backend.
 import {
   newId,

@@ -1,20 +1,21 @@
 // One named queue of the memory backend: its settings, counts, rate bucket and ready deliveries.
-// Ready deliveries sit in one lane per group, each a heap by (−priority, readiness, enqueue
+// Ready deliveries sit in one lane per group, each a ReadyList in (−priority, readiness, enqueue
 // order); a heap of lanes keyed by their best delivery holds only the lanes that may hand one
 // out now. A group at its cap leaves that heap until a slot frees, so a claim never steps over
-// capped deliveries: taking the next delivery is O(log n + log groups) whatever the caps.
+// capped deliveries: taking the next delivery is O(1 + log groups) whatever the caps.
 import { DEFAULT_QUEUE_SETTINGS, type QueueSettings } from '@baton/core/adapter';
 import { IndexedHeap, type HeapNode } from './indexed-heap.js';
 import { RateBucket } from './rate-bucket.js';
+import { ReadyList } from './ready-list.js';
 
 export type EntryState = 'ready' | 'delayed' | 'leased';
 
-/** One delivery. It is in exactly one heap at a time: its lane's (ready), the delayed heap or the lease heap. */
+/** One delivery. It is in exactly one place at a time: its lane's ready list, the delayed heap or the lease heap. */
 export interface Entry extends HeapNode {
   readonly taskId: string;
   readonly queue: QueueState;
   readonly group: string | null;
-  /** −priority, so the min-heap puts the highest priority first. */
+  /** −priority, so the lowest rank (highest priority) goes first. */
   readonly rank: number;
   /** Enqueue order, the last tie-breaker. */
   readonly seq: number;
@@ -31,7 +32,7 @@ export interface Entry extends HeapNode {
 /** The deliveries of one group (or of no group) within a queue. */
 export interface Lane extends HeapNode {
   readonly group: string | null;
-  readonly ready: IndexedHeap<Entry>;
+  readonly ready: ReadyList<Entry>;
   /** Leased deliveries of the group, counted against `groupConcurrency`. */
   leased: number;
 }
@@ -160,5 +161,5 @@ export class QueueState {
 }
 
 function newLane(group: string | null): Lane {
-  return { group, ready: new IndexedHeap<Entry>(readyBefore), leased: 0, heapIndex: -1 };
+  return { group, ready: new ReadyList<Entry>(readyBefore), leased: 0, heapIndex: -1 };
 }

@@ -59,6 +59,9 @@ export class RetentionIndex {
   victims(options: PurgeOptions, now: number): RetentionNode[] {
     const heap = this.heaps[options.state];
     const total = heap.size;
+    // Within the count and the oldest not past the age: nothing goes (the common pass).
+    const oldestNode = heap.peek();
+    if (oldestNode === undefined || (total <= options.keepLatest && oldestNode.finishedAt >= now - options.olderThanMs)) return [];
     const oldest: RetentionNode[] = [];
     while (oldest.length < options.limit && heap.size > 0) oldest.push(heap.pop()!);
     const unseenNewer = total - oldest.length;
