@@ -25,16 +25,11 @@ for i = 4, #ARGV, 11 do
     if action ~= 'none' then
       local d = parseDelivery(records[(i - 4) / 11 + 1])
       if d and d.s == 'l' and d.x == leaseId then
-        unlease(id, d)
-        local delay = tonumber(ARGV[i + 9])
         if action == 'ack' then
+          unlease(id, d)
           acked[#acked + 1] = id
-        elseif delay > 0 then
-          redis.call('HSET', K.deliveries, id, deliveryRecord('d', d.q, d.pr, d.sq, now + delay, d.g))
-          redis.call('ZADD', K_delayed(d.q), now + delay, id)
-          WAKE[d.q] = true
         else
-          makeReady(id, d.q, d.pr, d.sq, now, d.g)
+          releaseDelivery(id, d, tonumber(ARGV[i + 9]), now)
         end
       end
     end

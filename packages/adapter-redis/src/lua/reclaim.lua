@@ -13,8 +13,7 @@ for _, id in ipairs(expired) do
   local v = redis.call('HGET', K.deliveries, id)
   local d = parseDelivery(v)
   if d and d.s == 'l' then
-    unlease(id, d)
-    makeReady(id, d.q, d.pr, d.sq, now, d.g)
+    releaseDelivery(id, d, 0, now)
     out[#out + 1] = id
     out[#out + 1] = d.x
   else

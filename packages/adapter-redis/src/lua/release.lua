@@ -11,14 +11,7 @@ for i = 4, #ARGV, 3 do
   local id, delay = ARGV[i], tonumber(ARGV[i + 2])
   local d = parseDelivery(redis.call('HGET', K.deliveries, id))
   if d and d.s == 'l' and d.x == ARGV[i + 1] then
-    unlease(id, d)
-    if delay > 0 then
-      redis.call('HSET', K.deliveries, id, deliveryRecord('d', d.q, d.pr, d.sq, now + delay, d.g))
-      redis.call('ZADD', K_delayed(d.q), now + delay, id)
-      WAKE[d.q] = true
-    else
-      makeReady(id, d.q, d.pr, d.sq, now, d.g)
-    end
+    releaseDelivery(id, d, delay, now)
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

@@ -149,6 +149,19 @@ local function unlease(id, d)
   if m.conc ~= nil or m.gc ~= nil then WAKE[d.q] = true end
 end
 
+-- A leased delivery goes back to its queue, lease and slot freed: ready now (readiness `now`),
+-- or delayed until `now + delay`. Callers flush ZREMS (flushIndexes) before they return.
+local function releaseDelivery(id, d, delay, now)
+  unlease(id, d)
+  if delay > 0 then
+    redis.call('HSET', K.deliveries, id, deliveryRecord('d', d.q, d.pr, d.sq, now + delay, d.g))
+    redis.call('ZADD', K_delayed(d.q), now + delay, id)
+    WAKE[d.q] = true
+  else
+    makeReady(id, d.q, d.pr, d.sq, now, d.g)
+  end
+end
+
 -- A delivery record that does not decode is moved to K.deliveriesQuarantined and reported.
 local function quarantineDelivery(id, raw, reason, now)
   if raw then
