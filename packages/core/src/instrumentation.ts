@@ -30,7 +30,8 @@ export type RunOutcome =
   | { state: 'completed' }
   | { state: 'failed'; error: unknown; willRetry: boolean }
   | { state: 'released'; reason: string }
-  | { state: 'lease_lost' };
+  /** `reason`: which write found the lease gone (the `task.lease_lost` event's `data.reason`). */
+  | { state: 'lease_lost'; reason: string };
 
 export interface RunScope {
   /** Runs the handler inside the hook's context (e.g. with its span active). */

@@ -97,7 +97,7 @@ export async function runTask(run: RunningTask, unknown: UnknownTypes): Promise<
   if (run.detached) {
     run.cleanup();
     engine.breaker.record(task.type, run.trial, 'none');
-    outcome = run.stopReason instanceof LeaseLostError ? { state: 'lease_lost' } : { state: 'released', reason: run.stopReason?.name ?? 'stopped' };
+    outcome = run.stopReason instanceof LeaseLostError ? leaseLost(run) : { state: 'released', reason: run.stopReason?.name ?? 'stopped' };
   } else if (failed === undefined) {
     let result: JsonValue;
     try {
@@ -193,6 +193,11 @@ async function settled(run: RunningTask, settlement: Settlement, breaker: 'succe
   return applied;
 }
 
+/** The outcome of a run whose lease went: the first write that found it gone says why. */
+function leaseLost(run: RunningTask): RunOutcome {
+  return { state: 'lease_lost', reason: run.stopReason?.message ?? 'lease lost' };
+}
+
 async function settleSuccess(run: RunningTask, result: JsonValue): Promise<RunOutcome> {
   const { engine, task } = run;
   run.cleanup();
@@ -206,7 +211,7 @@ async function settleSuccess(run: RunningTask, result: JsonValue): Promise<RunOu
     },
     'success',
   );
-  return applied ? { state: 'completed' } : { state: 'lease_lost' };
+  return applied ? { state: 'completed' } : leaseLost(run);
 }
 
 async function settleFailure(run: RunningTask, failure: unknown, policy: EngineContext['options']['retry'] | null, counts = true): Promise<RunOutcome> {
@@ -262,5 +267,5 @@ async function settleFailure(run: RunningTask, failure: unknown, policy: EngineC
   }
   run.cleanup();
   const applied = await settled(run, settlement, counts && retryable ? 'failure' : 'none');
-  return applied ? { state: 'failed', error: err, willRetry } : { state: 'lease_lost' };
+  return applied ? { state: 'failed', error: err, willRetry } : leaseLost(run);
 }

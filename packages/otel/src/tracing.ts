@@ -229,22 +229,12 @@ export class BatonTracing implements Instrumentation {
     };
   }
 
-  /**
-   * Adds what only the events tell (core's outcome does not carry it yet): why a lease was lost,
-   * and the delay of a scheduled retry, on the run span in progress.
-   */
+  /** Adds what only an event tells (core's outcome does not carry it): a scheduled retry's delay, on the run span in progress. */
   observe(baton: Pick<Baton, 'on'>): () => void {
-    const offs = [
-      baton.on('task.lease_lost', (e) => {
-        const run = e.taskId === null ? undefined : this.open.get(e.taskId);
-        run?.span.addEvent('baton.lease_lost', typeof e.data.reason === 'string' ? { 'baton.lease_lost.reason': e.data.reason } : {});
-      }),
-      baton.on('task.retry_scheduled', (e) => {
-        const run = e.taskId === null ? undefined : this.open.get(e.taskId);
-        if (typeof e.data.delayMs === 'number') run?.span.setAttribute('baton.retry.delay_ms', e.data.delayMs);
-      }),
-    ];
-    return () => offs.forEach((off) => off());
+    return baton.on('task.retry_scheduled', (e) => {
+      const run = e.taskId === null ? undefined : this.open.get(e.taskId);
+      if (typeof e.data.delayMs === 'number') run?.span.setAttribute('baton.retry.delay_ms', e.data.delayMs);
+    });
   }
 
   /**
@@ -267,7 +257,7 @@ function endRun(span: Span, outcome: RunOutcome): void {
       recordError(span, outcome.error);
       break;
     case 'lease_lost':
-      span.setAttributes({ 'baton.outcome': 'lease_lost', 'baton.error.code': 'LEASE_LOST', 'error.type': 'LEASE_LOST' });
+      span.setAttributes({ 'baton.outcome': 'lease_lost', 'baton.error.code': 'LEASE_LOST', 'error.type': 'LEASE_LOST', 'baton.lease_lost.reason': outcome.reason });
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'lease lost: another worker owns this task now; this run\'s writes were refused' });
       break;
     case 'released':

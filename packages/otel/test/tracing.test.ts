@@ -258,5 +258,10 @@ describe('@baton/otel tracing', () => {
     expect(beatsOf(ids[0]!).every((s) => s.status.code !== SpanStatusCode.ERROR)).toBe(true);
     const lost = beatsOf(ids[1]!).find((s) => s.status.code === SpanStatusCode.ERROR)!;
     expect(lost.attributes['baton.error.code']).toBe('LEASE_LOST');
+    // The run span says why: core's outcome carries the refused write.
+    const run = byKind(spans(), SpanKind.CONSUMER).find((r) => r.attributes['messaging.message.id'] === ids[1])!;
+    expect(run.attributes['baton.outcome']).toBe('lease_lost');
+    expect(run.attributes['baton.lease_lost.reason']).toMatch(/refused because this worker's lease was lost/);
+    expect(byKind(spans(), SpanKind.CONSUMER).find((r) => r.attributes['messaging.message.id'] === ids[0])!.attributes['baton.lease_lost.reason']).toBeUndefined();
   });
 });
