@@ -1,7 +1,7 @@
 // Hooks around enqueue, run and checkpoint, so tracing and metrics packages (`@baton/otel`,
 // `@baton/prometheus`) plug in without patching. Every hook is optional and synchronous; a hook
 // that throws is logged and ignored, never allowed to fail the work it observes.
-import type { TaskRecord } from './ports/task-store.js';
+import type { TaskRecord, Usage } from './ports/task-store.js';
 
 export interface EnqueueInfo {
   taskId: string;
@@ -26,12 +26,17 @@ export interface RunInfo {
   resumedFrom: string | null;
 }
 
+/**
+ * How a run ended. `usage` is the task's usage totals after the run: `RunInfo.task.usage` plus
+ * what the run reported with `ctx.reportUsage` (each report returns the stored total), so what the
+ * run spent is the difference, without a read.
+ */
 export type RunOutcome =
-  | { state: 'completed' }
-  | { state: 'failed'; error: unknown; willRetry: boolean }
-  | { state: 'released'; reason: string }
+  | { state: 'completed'; usage: Usage }
+  | { state: 'failed'; error: unknown; willRetry: boolean; usage: Usage }
+  | { state: 'released'; reason: string; usage: Usage }
   /** `reason`: which write found the lease gone (the `task.lease_lost` event's `data.reason`). */
-  | { state: 'lease_lost'; reason: string };
+  | { state: 'lease_lost'; reason: string; usage: Usage };
 
 export interface RunScope {
   /** Runs the handler inside the hook's context (e.g. with its span active). */

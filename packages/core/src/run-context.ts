@@ -99,6 +99,7 @@ async function reportUsage(run: RunningTask, delta: Partial<Usage>): Promise<Usa
     run.loseLease(err);
     throw err;
   }
+  run.usage = total;
   const b = task.budget;
   const over =
     b?.costUsd !== undefined && total.costUsd > b.costUsd

@@ -2,7 +2,7 @@
 // writers, its time budget, and the one report of a lost lease.
 import type { TimerHandle } from './clock.js';
 import type { CheckpointBlob, } from './ports/checkpoint-store.js';
-import type { TaskRecord } from './ports/task-store.js';
+import type { TaskRecord, Usage } from './ports/task-store.js';
 import type { EngineContext } from './engine-context.js';
 import type { TaskCheckpointer } from './checkpoint-manager.js';
 import { BudgetExceededError, type LeaseLostError } from './errors.js';
@@ -15,6 +15,8 @@ export class RunningTask {
   /** Set when the outcome must not be written: lease lost, cancelled, or released on shutdown. */
   detached = false;
   hasCheckpoint: boolean;
+  /** The task's usage totals as this run last knew them: at start, then the total each report returned. */
+  usage: Usage;
   /** The breaker trial this run holds (null: an ordinary run). */
   trial: string | null = null;
   /** Called once the handler is done with the task (before its outcome is written). */
@@ -34,6 +36,7 @@ export class RunningTask {
   ) {
     this.startedAt = engine.clock.now();
     this.hasCheckpoint = task.hasCheckpoint;
+    this.usage = task.usage;
   }
 
   get id(): string {

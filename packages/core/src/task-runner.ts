@@ -97,7 +97,7 @@ export async function runTask(run: RunningTask, unknown: UnknownTypes): Promise<
   if (run.detached) {
     run.cleanup();
     engine.breaker.record(task.type, run.trial, 'none');
-    outcome = run.stopReason instanceof LeaseLostError ? leaseLost(run) : { state: 'released', reason: run.stopReason?.name ?? 'stopped' };
+    outcome = run.stopReason instanceof LeaseLostError ? leaseLost(run) : { state: 'released', reason: run.stopReason?.name ?? 'stopped', usage: run.usage };
   } else if (failed === undefined) {
     let result: JsonValue;
     try {
@@ -195,7 +195,7 @@ async function settled(run: RunningTask, settlement: Settlement, breaker: 'succe
 
 /** The outcome of a run whose lease went: the first write that found it gone says why. */
 function leaseLost(run: RunningTask): RunOutcome {
-  return { state: 'lease_lost', reason: run.stopReason?.message ?? 'lease lost' };
+  return { state: 'lease_lost', reason: run.stopReason?.message ?? 'lease lost', usage: run.usage };
 }
 
 async function settleSuccess(run: RunningTask, result: JsonValue): Promise<RunOutcome> {
@@ -211,7 +211,7 @@ async function settleSuccess(run: RunningTask, result: JsonValue): Promise<RunOu
     },
     'success',
   );
-  return applied ? { state: 'completed' } : leaseLost(run);
+  return applied ? { state: 'completed', usage: run.usage } : leaseLost(run);
 }
 
 async function settleFailure(run: RunningTask, failure: unknown, policy: EngineContext['options']['retry'] | null, counts = true): Promise<RunOutcome> {
@@ -257,7 +257,7 @@ async function settleFailure(run: RunningTask, failure: unknown, policy: EngineC
       engine.logger.error({ err: scheduleErr, taskId: task.id }, 'could not schedule retry timer; task will be reclaimed after the stall timeout');
       run.cleanup();
       engine.breaker.record(task.type, run.trial, 'none');
-      return { state: 'failed', error: err, willRetry: true };
+      return { state: 'failed', error: err, willRetry: true, usage: run.usage };
     }
     events.push(engine.events.make('task.retry_scheduled', { ...fields(run), data: { attempt, delayMs } }));
     settlement = { outcome: { taskId: task.id, leaseId: run.leaseId, state: 'scheduled', error, durationMs }, deleteCheckpoint: false, events };
@@ -267,5 +267,5 @@ async function settleFailure(run: RunningTask, failure: unknown, policy: EngineC
   }
   run.cleanup();
   const applied = await settled(run, settlement, counts && retryable ? 'failure' : 'none');
-  return applied ? { state: 'failed', error: err, willRetry } : leaseLost(run);
+  return applied ? { state: 'failed', error: err, willRetry, usage: run.usage } : leaseLost(run);
 }

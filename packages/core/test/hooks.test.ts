@@ -24,7 +24,7 @@ describe('Hooks', () => {
     expect(hooks.enqueue([{ taskId: 't', type: 'x', queue: 'q' }])!.traceContext).toEqual([undefined]);
     const scope = hooks.run(info)!;
     expect(scope.wrap(() => 'ran')).toBe('ran');
-    expect(() => scope.end({ state: 'completed' })).not.toThrow();
+    expect(() => scope.end({ state: 'completed', usage: { costUsd: 0, tokens: 0 } })).not.toThrow();
     expect(() => hooks.checkpoint({ task: info.task, token: 'a', sizeBytes: 1 })?.()).not.toThrow();
   });
 });

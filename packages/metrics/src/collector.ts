@@ -36,13 +36,7 @@ export interface CollectorOptions {
   sampleTimeoutMs?: number;
   /** Distinct values kept per label; further values are reported as "other". @default 200 */
   maxLabelValues?: number;
-  /**
-   * Budget spend (cost and tokens reported with `ctx.reportUsage`): core does not hand usage to
-   * the hooks yet, so the collector reads the task once after each run — of tasks that have a
-   * budget ('budgeted'), of every task ('all', one read per run), or never ('off'). @default 'budgeted'
-   */
-  usage?: 'budgeted' | 'all' | 'off';
-  /** Most task reads (labels of events outside a run, usage) in flight at once; events past it are labelled "unknown". @default 32 */
+  /** Most task reads (labels of events outside a run) in flight at once; events past it are labelled "unknown". @default 32 */
   maxLookups?: number;
 }
 
@@ -101,7 +95,6 @@ export class BatonMetrics implements Instrumentation {
       sampleMaxAgeMs: options.sampleMaxAgeMs ?? 10_000,
       sampleTimeoutMs: options.sampleTimeoutMs ?? 2_000,
       maxLabelValues: options.maxLabelValues ?? 200,
-      usage: options.usage ?? 'budgeted',
       maxLookups: options.maxLookups ?? 32,
       ...(options.sampleIntervalMs === undefined ? {} : { sampleIntervalMs: options.sampleIntervalMs }),
     };
@@ -150,7 +143,7 @@ export class BatonMetrics implements Instrumentation {
     return this.unsubscribe;
   }
 
-  /** Resolves once the task reads started so far (labels of events outside runs, usage) have been recorded. */
+  /** Resolves once the task reads started so far (labels of events outside runs) have been recorded. */
   async settled(): Promise<void> {
     while (this.lookups.size > 0) await Promise.all([...this.lookups]);
   }
@@ -185,7 +178,11 @@ export class BatonMetrics implements Instrumentation {
   ended(task: TaskRecord, labels: Labels, seconds: number, outcome: RunOutcome): void {
     this.runDuration.record(seconds, this.withLabel(labels, 'outcome', runOutcomeLabel(outcome)));
     this.running.delete(task.id);
-    this.recordUsage(task, task.usage, labels);
+    // The run's spend: the totals after it (its reports) less the totals it started with.
+    const cost = outcome.usage.costUsd - task.usage.costUsd;
+    const tokens = outcome.usage.tokens - task.usage.tokens;
+    if (cost > 0) this.count('usageCost', labels, cost);
+    if (tokens > 0) this.count('usageTokens', labels, tokens);
   }
 
   checkpoint(info: CheckpointInfo): { end(error?: unknown): void } {
@@ -252,24 +249,6 @@ export class BatonMetrics implements Instrumentation {
       this.baton.getTask(id).then(
         (t) => fn(t ? this.labelsOf(t.queue, t.type) : UNKNOWN),
         () => fn(UNKNOWN),
-      ),
-    );
-  }
-
-  private recordUsage(task: TaskRecord, before: TaskRecord['usage'], labels: Labels): void {
-    const policy = this.options.usage;
-    if (policy === 'off' || this.baton === null || (policy === 'budgeted' && task.budget === null)) return;
-    if (this.lookups.size >= this.options.maxLookups) return;
-    this.track(
-      this.baton.getTask(task.id).then(
-        (after) => {
-          if (!after) return;
-          const cost = after.usage.costUsd - before.costUsd;
-          const tokens = after.usage.tokens - before.tokens;
-          if (cost > 0) this.count('usageCost', labels, cost);
-          if (tokens > 0) this.count('usageTokens', labels, tokens);
-        },
-        () => undefined,
       ),
     );
   }

@@ -162,7 +162,7 @@ export const METRICS = {
     otel: 'baton.task.cost',
     kind: 'counter',
     unit: '[USD]',
-    help: 'Cost reported with ctx.reportUsage by runs of this process (tasks with a budget by default; see the usage option).',
+    help: 'Cost reported with ctx.reportUsage by runs of this process.',
     labels: QT,
   },
   usageTokens: {
@@ -170,7 +170,7 @@ export const METRICS = {
     otel: 'baton.task.tokens',
     kind: 'counter',
     unit: '{token}',
-    help: 'Tokens reported with ctx.reportUsage by runs of this process (tasks with a budget by default; see the usage option).',
+    help: 'Tokens reported with ctx.reportUsage by runs of this process.',
     labels: QT,
   },
   breakerTransitions: {

@@ -81,7 +81,7 @@ describe('BatonMetrics', () => {
     fake.emit(event('task.failed', 't1', { code: 'ECONNRESET' }));
     fake.emit(event('task.retry_scheduled', 't1', { attempt: 1, delayMs: 1_000 }));
     fake.emit(event('task.lease_lost', 't1'));
-    scope.end({ state: 'failed', error: new Error('x'), willRetry: true });
+    scope.end({ state: 'failed', error: new Error('x'), willRetry: true, usage: { costUsd: 0, tokens: 0 } });
     expect(fake.reads()).toBe(0);
     expect(total(counts, 'baton_tasks_started_total', { queue: 'mail', type: 'email' })).toBe(1);
     expect(total(counts, 'baton_tasks_failed_total', { queue: 'mail', error_code: 'ECONNRESET' })).toBe(1);
@@ -91,8 +91,8 @@ describe('BatonMetrics', () => {
     expect(observed.find((o) => o.metric === 'baton_task_run_duration_seconds')?.labels).toEqual({ queue: 'mail', type: 'email', outcome: 'retry' });
 
     // A retry and a run after a recovery are not first starts.
-    m.run({ task: task({ attempt: 1 }), workerId: 'w', resumedFrom: null }).end({ state: 'completed' });
-    m.run({ task: task({ recoveries: 1 }), workerId: 'w', resumedFrom: 'cp' }).end({ state: 'lease_lost' });
+    m.run({ task: task({ attempt: 1 }), workerId: 'w', resumedFrom: null }).end({ state: 'completed', usage: { costUsd: 0, tokens: 0 } });
+    m.run({ task: task({ recoveries: 1 }), workerId: 'w', resumedFrom: 'cp' }).end({ state: 'lease_lost', reason: 'heartbeat refused', usage: { costUsd: 0, tokens: 0 } });
     expect(observed.filter((o) => o.metric === 'baton_task_start_latency_seconds')).toHaveLength(1);
     expect(observed.filter((o) => o.metric === 'baton_task_run_duration_seconds').map((o) => o.labels.outcome)).toEqual(['retry', 'completed', 'lease_lost']);
   });
@@ -144,7 +144,7 @@ describe('BatonMetrics', () => {
   it('labels stay bounded: past maxLabelValues a new queue or type is "other"; error codes are sanitised', () => {
     const { sink, counts } = recordingSink();
     const m = new BatonMetrics(sink, { maxLabelValues: 2 });
-    for (const q of ['a', 'b', 'c', 'a']) m.run({ task: task({ queue: q }), workerId: 'w', resumedFrom: null }).end({ state: 'completed' });
+    for (const q of ['a', 'b', 'c', 'a']) m.run({ task: task({ queue: q }), workerId: 'w', resumedFrom: null }).end({ state: 'completed', usage: { costUsd: 0, tokens: 0 } });
     expect(counts.filter((c) => c.metric === 'baton_tasks_started_total').map((c) => [c.labels.queue, c.value])).toEqual([
       ['a', 2],
       ['b', 1],
@@ -166,21 +166,19 @@ describe('BatonMetrics', () => {
     expect(observed.filter((o) => o.metric === 'baton_checkpoint_size_bytes').map((o) => o.value)).toEqual([500]);
   });
 
-  it("usage: the delta of a budgeted run is read once after it; 'off' and unbudgeted tasks read nothing", async () => {
-    const after = task({ budget: { costUsd: 5 }, usage: { costUsd: 1.5, tokens: 300 } });
-    for (const [usage, budget, reads] of [['budgeted', { costUsd: 5 }, 1], ['budgeted', null, 0], ['off', { costUsd: 5 }, 0], ['all', null, 1]] as const) {
-      const { sink, counts } = recordingSink();
-      const m = new BatonMetrics(sink, { usage });
-      const fake = fakeBaton({ t1: after });
-      m.observe(fake.baton);
-      m.run({ task: task({ budget, usage: { costUsd: 0.5, tokens: 100 } }), workerId: 'w', resumedFrom: null }).end({ state: 'completed' });
-      await m.settled();
-      expect(fake.reads()).toBe(reads);
-      if (reads === 1) {
-        expect(total(counts, 'baton_task_cost_usd_total')).toBe(1);
-        expect(total(counts, 'baton_task_tokens_total')).toBe(200);
-      }
-    }
+  it('usage: what each run reported is counted from its outcome (totals after less totals before), with no task read', async () => {
+    const { sink, counts } = recordingSink();
+    const m = new BatonMetrics(sink);
+    const fake = fakeBaton();
+    m.observe(fake.baton);
+    // A budgeted run and an unbudgeted one: both count; a run that reported nothing adds nothing.
+    m.run({ task: task({ budget: { costUsd: 5 }, usage: { costUsd: 0.5, tokens: 100 } }), workerId: 'w', resumedFrom: null }).end({ state: 'completed', usage: { costUsd: 1.5, tokens: 300 } });
+    m.run({ task: task({ usage: { costUsd: 0, tokens: 0 } }), workerId: 'w', resumedFrom: null }).end({ state: 'failed', error: new Error('x'), willRetry: false, usage: { costUsd: 0.25, tokens: 50 } });
+    m.run({ task: task({ usage: { costUsd: 2, tokens: 7 } }), workerId: 'w', resumedFrom: null }).end({ state: 'lease_lost', reason: 'heartbeat refused', usage: { costUsd: 2, tokens: 7 } });
+    await m.settled();
+    expect(fake.reads()).toBe(0);
+    expect(total(counts, 'baton_task_cost_usd_total')).toBe(1.25);
+    expect(total(counts, 'baton_task_tokens_total')).toBe(250);
   });
 
   it('gauges: process gauges always; fleet gauges from one cached backend sample; none when off or unobserved', async () => {
