@@ -6,7 +6,7 @@ import type { ClaimOptions, Delivery, LeaseRef, Queue, QueueDepth, QueueInfo, Qu
 import type { Db, Statement } from './db.js';
 import type { Notifier } from './notifier.js';
 import type { PgRow } from './pg-types.js';
-import { appliedPerRef } from './postgres-task-store.js';
+import { appliedOncePerRef, appliedPerRef } from './postgres-task-store.js';
 import { queueSql } from './queue-statements.js';
 
 type Sql = ReturnType<typeof queueSql>;
@@ -67,7 +67,7 @@ export class PostgresQueue implements Queue {
   ack(refs: LeaseRef[]): Promise<boolean[]> {
     return this.db.run('queue.ack', async () => {
       if (refs.length === 0) return [];
-      return appliedPerRef(refs, await this.db.query(this.q.ack, [refs.map((r) => r.taskId), refs.map((r) => r.leaseId)]));
+      return appliedOncePerRef(refs, await this.db.query(this.q.ack, [refs.map((r) => r.taskId), refs.map((r) => r.leaseId)]));
     });
   }
 
@@ -76,7 +76,7 @@ export class PostgresQueue implements Queue {
       if (refs.length === 0) return [];
       const rows = await this.db.query(this.q.release, [refs.map((r) => r.taskId), refs.map((r) => r.leaseId), refs.map((r) => Math.max(0, r.delayMs ?? 0))]);
       for (const queue of new Set(rows.map((r) => r.queue as string))) this.notifier.wake(queue);
-      return appliedPerRef(refs, rows);
+      return appliedOncePerRef(refs, rows);
     });
   }
 

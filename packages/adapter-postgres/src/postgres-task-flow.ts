@@ -7,7 +7,7 @@ import type { Db, Statement } from './db.js';
 import { eventParams, handedEvents } from './event-rows.js';
 import type { Notifier } from './notifier.js';
 import type { PostgresQueue } from './postgres-queue.js';
-import { appliedPerRef, outcomeParams, type PostgresTaskStore } from './postgres-task-store.js';
+import { appliedOncePerRef, appliedPerRef, outcomeParams, type PostgresTaskStore } from './postgres-task-store.js';
 import { FREED } from './queue-statements.js';
 import { OUTCOMES, OUTCOME_SET, stateIs } from './task-statements.js';
 
@@ -125,7 +125,7 @@ export class PostgresTaskFlow implements TaskFlow {
       const stmt = this.settle[(release ? 1 : 0) | (checkpoints ? 2 : 0)]!;
       const rows = await this.db.query(stmt, [...scalars, outcomes.map((o) => o.taskId), ...eventParams(outcomes.map((o) => o.events))]);
       if (release) for (const r of rows) if (r.queue_action === 'release') this.notifier.wake(r.queue as string);
-      return appliedPerRef(outcomes, rows);
+      return appliedOncePerRef(outcomes, rows);
     });
   }
 

@@ -217,7 +217,7 @@ export class PostgresTaskStore implements TaskStore {
     return this.db.run('tasks.finish', async () => {
       if (outcomes.length === 0) return [];
       const rows = await this.db.query(this.q.finish, [...outcomeParams(outcomes), outcomes.map((o) => o.taskId), ...eventParams(outcomes.map((o) => o.events))]);
-      return appliedPerRef(outcomes, rows);
+      return appliedOncePerRef(outcomes, rows);
     });
   }
 
@@ -326,10 +326,19 @@ export function outcomeParams(outcomes: readonly TaskOutcome[], extra?: (o: Task
   ];
 }
 
-/** Per ref, whether its (task_id, lease_id) came back from the fenced statement. */
+/** Per ref, whether its (task_id, lease_id) came back from the fenced statement (extend, heartbeat: a repeat applies again). */
 export function appliedPerRef(refs: readonly LeaseRef[], rows: PgRow[]): boolean[] {
   const applied = new Set(rows.map((r) => `${r.lease_id as string}\u0000${r.task_id as string}`));
   return refs.map((o) => applied.has(`${o.leaseId}\u0000${o.taskId}`));
+}
+
+/**
+ * For a statement that ends the lease (ack, release, finish): a row answers one ref, the first
+ * that names it — a ref repeated in the batch finds the lease gone, as it would one call later.
+ */
+export function appliedOncePerRef(refs: readonly LeaseRef[], rows: PgRow[]): boolean[] {
+  const applied = new Set(rows.map((r) => `${r.lease_id as string}\u0000${r.task_id as string}`));
+  return refs.map((o) => applied.delete(`${o.leaseId}\u0000${o.taskId}`));
 }
 
 /** Recover's events: each item's recovered and dead lists, tagged 'pending' and 'dead'. */

@@ -77,6 +77,22 @@ export function queueLimitsSuite(h: Harness): void {
       expect(await b.queue.ack([afterRelease, afterRemove])).toEqual([true, true]);
     });
 
+    it('a lease repeated in one ack or release batch is applied once and frees one slot', async () => {
+      const b = h.backend();
+      await b.queue.configure('q', { concurrency: 2 });
+      await b.queue.enqueue(freshIds(5).map((id) => item(id, { queue: 'q' })));
+      const held = await drainAll(b, ['q'], { limit: 10 });
+      expect(held).toHaveLength(2);
+      expect(await b.queue.ack([held[0]!, held[0]!])).toEqual([true, false]);
+      // One slot came back, not two: the queue's count stays right for every later claim.
+      const next = await drainAll(b, ['q'], { limit: 10 });
+      expect(next).toHaveLength(1);
+      expect((await b.queue.queues()).find((q) => q.name === 'q')?.depth).toMatchObject({ leased: 2, ready: 2 });
+      expect(await b.queue.release([held[1]!, held[1]!])).toEqual([true, false]);
+      expect(await drainAll(b, ['q'], { limit: 10 })).toHaveLength(1);
+      expect((await b.queue.queues()).find((q) => q.name === 'q')?.depth).toMatchObject({ leased: 2, ready: 2 });
+    });
+
     it('an expired lease keeps its slot until reclaimExpired frees it', async () => {
       const b = h.backend();
       await b.queue.configure('q', { concurrency: 1 });

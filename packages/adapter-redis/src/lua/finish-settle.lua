@@ -14,7 +14,7 @@ local out = {}
 -- whose task appears twice is refused the second time by finishTask, so none is read stale).
 local ids = {}
 for i = 4, #ARGV, 11 do ids[#ids + 1] = ARGV[i] end
-local records = redis.call('HMGET', K.deliveries, unpack(ids))
+local records = hmgetAll(K.deliveries, ids)
 local acked = {}
 for i = 4, #ARGV, 11 do
   local id, leaseId = ARGV[i], ARGV[i + 1]

@@ -50,6 +50,17 @@ local function chunked(cmd, key, list)
   for s = 1, #list, 4000 do redis.call(cmd, key, unpack(list, s, math.min(s + 3999, #list))) end
 end
 
+-- HMGET of any number of fields (Lua's unpack has a limit): the values in the fields' order.
+local function hmgetAll(key, fields)
+  if #fields <= 4000 then return redis.call('HMGET', key, unpack(fields)) end
+  local out = {}
+  for s = 1, #fields, 4000 do
+    local part = redis.call('HMGET', key, unpack(fields, s, math.min(s + 3999, #fields)))
+    for j = 1, #part do out[s + j - 1] = part[j] end
+  end
+  return out
+end
+
 local function flushIndexes()
   for key, list in pairs(ZREMS) do chunked('ZREM', key, list) end
   for key, list in pairs(ZADDS) do chunked('ZADD', key, list) end
