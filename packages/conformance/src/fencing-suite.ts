@@ -44,5 +44,13 @@ export function fencingSuite(h: Harness): void {
       expect(await b.queue.ack([holder])).toEqual([true]);
       expect(await b.tasks.get(stale.id)).toMatchObject({ state: 'completed', result: 'fresh', usage: { costUsd: 0.5, tokens: 5 }, progress: null, workerId: null });
     });
+
+    it('an outcome repeated in one finish batch is applied once: the repeat finds the lease gone', async () => {
+      const b = h.backend();
+      const t = await runningTask(b);
+      const outcome = { taskId: t.id, leaseId: t.leaseId, state: 'completed' as const, result: 'once' };
+      expect(await b.tasks.finish([outcome, outcome])).toEqual([true, false]);
+      expect(await b.tasks.get(t.id)).toMatchObject({ state: 'completed', result: 'once', leaseId: null });
+    });
   });
 }
