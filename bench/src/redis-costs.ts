@@ -1,0 +1,145 @@
+// `npm run -w bench redis-costs [-- --n=20000]`: where the Redis adapter's time goes, per task.
+// Two runs on a fresh prefix each: scenario 3's shape (N pre-enqueued no-op tasks, one worker,
+// concurrency 50) and N/4 awaited enqueues (scenario 1's shape). For each: this process's CPU per
+// task, the Redis server's CPU per task (/proc/<redis pid>/stat: the server must run on this
+// machine, as the benchmark's loopback rule makes it), and the time of each Lua script per task
+// from Redis's own SLOWLOG (threshold 20 µs for the run, restored afterwards; a script call with
+// a batch of tasks always takes longer than that). Then BullMQ's `Queue.add`, awaited, the same
+// number of times (settings as in the benchmark), and `EVALSHA` of `return 1`, the floor of any
+// script call.
+import { readFileSync } from 'node:fs';
+import { Queue } from 'bullmq';
+import { createBaton, silentLogger, type JsonObject } from '@baton/core';
+import { redisBackend } from '../../packages/adapter-redis/src/index.js';
+import { scripts } from '../../packages/adapter-redis/src/scripts.js';
+import { makePayload, makePayloads } from './payload.js';
+import { KEEP } from './systems/bullmq-common.js';
+import { deleteRedisKeys, newNamespace, newRedis, REDIS_URL, withRedis } from './services.js';
+
+const nArg = process.argv.slice(2).find((a) => a.startsWith('--n='));
+const N = nArg ? Number(nArg.slice(4)) : 20_000;
+if (!Number.isInteger(N) || N < 1_000 || N > 1_000_000) throw new Error(`--n must be an integer from 1,000 to 1,000,000; got ${nArg}`);
+
+const scriptBySha = new Map(Object.values(scripts).map((s) => [s.sha, s.name]));
+
+interface Costs {
+  label: string;
+  tasks: number;
+  seconds: number;
+  clientUs: number;
+  serverUs: number | null;
+  perScript: Map<string, { calls: number; us: number }>;
+}
+
+await withRedis(async (r) => {
+  const pid = Number(/process_id:(\d+)/.exec(await r.info('server'))?.[1]);
+  const serverCpuUs = (): number | null => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) * (1e6 / 100);
+    } catch {
+      return null;
+    }
+  };
+  const saved = (await r.config('GET', 'slowlog-*')) as string[];
+  const restore = async () => {
+    for (let i = 0; i < saved.length; i += 2) await r.config('SET', saved[i]!, saved[i + 1]!);
+    await r.slowlog('RESET');
+  };
+
+  async function measure(label: string, tasks: number, body: () => Promise<void>): Promise<Costs> {
+    await r.config('SET', 'slowlog-log-slower-than', '20');
+    await r.config('SET', 'slowlog-max-len', '200000');
+    await r.slowlog('RESET');
+    const s0 = serverCpuUs();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await body();
+    const seconds = (performance.now() - t0) / 1_000;
+    const c = process.cpuUsage(c0);
+    const s1 = serverCpuUs();
+    const log = (await r.slowlog('GET', '200000')) as [number, number, number, string[]][];
+    await restore();
+    const perScript = new Map<string, { calls: number; us: number }>();
+    for (const [, , us, args] of log) {
+      if (String(args[0]).toUpperCase() !== 'EVALSHA') continue;
+      const name = scriptBySha.get(String(args[1])) ?? 'a script not Baton\'s';
+      const e = perScript.get(name) ?? { calls: 0, us: 0 };
+      e.calls += 1;
+      e.us += Number(us);
+      perScript.set(name, e);
+    }
+    return { label, tasks, seconds, clientUs: (c.user + c.system) / tasks, serverUs: s0 === null || s1 === null ? null : (s1 - s0) / tasks, perScript };
+  }
+
+  async function fresh<T>(fn: (baton: ReturnType<typeof createBaton>) => Promise<T>): Promise<T> {
+    const ns = newNamespace();
+    const backend = redisBackend(REDIS_URL, { prefix: ns });
+    const baton = createBaton({ backend, logger: silentLogger, worker: { concurrency: 50 } });
+    // Connected (and its scripts loaded) by one enqueue before anything is measured.
+    await baton.enqueue('warm-up', { at: Date.now() });
+    try {
+      return await fn(baton);
+    } finally {
+      await baton.close();
+      await deleteRedisKeys(`{${ns}}`);
+    }
+  }
+
+  try {
+    const processing = await fresh(async (baton) => {
+      for (let i = 0; i < N; i += 1_000) await baton.enqueueMany(makePayloads(i, Math.min(1_000, N - i)).map((p) => ({ type: 'bench', input: p as unknown as JsonObject })));
+      let done = 0;
+      let finished!: () => void;
+      const all = new Promise<void>((res) => (finished = res));
+      baton.register('bench', async () => null);
+      baton.on('task.completed', () => {
+        if (++done === N) finished();
+      });
+      return measure(`process ${N.toLocaleString('en-US')} pre-enqueued tasks (concurrency 50)`, N, async () => {
+        await baton.start();
+        await all;
+      });
+    });
+    const enqueues = Math.floor(N / 4);
+    const enqueueing = await fresh((baton) =>
+      measure(`${enqueues.toLocaleString('en-US')} awaited enqueues`, enqueues, async () => {
+        for (let i = 0; i < enqueues; i++) await baton.enqueue('bench', makePayload(i) as unknown as JsonObject);
+      }),
+    );
+    const bullmq = await (async () => {
+      const ns = newNamespace();
+      const connection = newRedis();
+      const queue = new Queue('bench', { connection, prefix: ns });
+      await queue.waitUntilReady();
+      await queue.add('warm-up', {});
+      try {
+        return await measure(`${enqueues.toLocaleString('en-US')} awaited BullMQ Queue.add`, enqueues, async () => {
+          for (let i = 0; i < enqueues; i++) await queue.add('bench', makePayload(i), KEEP);
+        });
+      } finally {
+        await queue.close();
+        connection.disconnect();
+        await deleteRedisKeys(`${ns}:`);
+      }
+    })();
+    const sha = (await r.script('LOAD', 'return 1')) as string;
+    const info0 = await r.info('commandstats');
+    for (let i = 0; i < 2_000; i++) await r.evalsha(sha, 0);
+    const info1 = await r.info('commandstats');
+    const usec = (info: string) => Number(/cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(info)?.[1] ?? 0);
+    const floorUs = (usec(info1) - usec(info0)) / 2_000;
+
+    const f1 = (x: number) => x.toFixed(1);
+    for (const c of [processing, enqueueing, bullmq]) {
+      console.log(`\n${c.label}: ${Math.round(c.tasks / c.seconds).toLocaleString('en-US')} tasks/s; per task: client CPU ${f1(c.clientUs)} µs, Redis CPU ${c.serverUs === null ? 'n/a (server not on this machine)' : `${f1(c.serverUs)} µs`}`);
+      console.log('| script | calls | tasks / calls | µs per call | µs per task |\n|---|---:|---:|---:|---:|');
+      for (const [name, e] of [...c.perScript.entries()].sort((a, b) => b[1].us - a[1].us)) {
+        console.log(`| ${name} | ${e.calls.toLocaleString('en-US')} | ${f1(c.tasks / e.calls)} | ${f1(e.us / e.calls)} | ${f1(e.us / c.tasks)} |`);
+      }
+    }
+    console.log(`\nEVALSHA of \`return 1\`: ${f1(floorUs)} µs of Redis time per call (2,000 calls).`);
+  } finally {
+    await restore();
+  }
+});
