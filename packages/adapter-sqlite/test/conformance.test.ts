@@ -1,10 +1,8 @@
 // The shared contract suite against a fresh SQLite file per test, with corruption hooks that
 // write undecodable bytes through a second connection, behind the adapter's back.
 import { runConformanceSuite, type CorruptionHooks } from '@baton/conformance';
-import { sqliteBackend, type SqliteBackend } from '../src/index.js';
-import { behindTheBack, tempDir } from './helpers.js';
-
-const dirs = new Map<string, () => void>();
+import type { SqliteBackend } from '../src/index.js';
+import { behindTheBack, freshFiles } from './helpers.js';
 
 /** Task fields as the columns that hold them. */
 const COLUMN = { input: 'input', budget: 'budget', error: 'error', result: 'result' } as const;
@@ -35,15 +33,6 @@ const corrupt: CorruptionHooks<SqliteBackend> = {
 
 runConformanceSuite<SqliteBackend>({
   name: 'sqlite',
-  create: async () => {
-    const tmp = tempDir();
-    const backend = sqliteBackend({ file: tmp.file() });
-    dirs.set(backend.file, tmp.remove);
-    return backend;
-  },
-  destroy: async (backend) => {
-    dirs.get(backend.file)?.();
-    dirs.delete(backend.file);
-  },
+  ...freshFiles(),
   corrupt,
 });

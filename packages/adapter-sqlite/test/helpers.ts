@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { sqliteBackend, type SqliteBackend } from '../src/index.js';
 
 export { newTask, queueItem } from '@baton/conformance';
 
@@ -12,6 +13,23 @@ export function tempDir(): { dir: string; file: (name?: string) => string; remov
     dir,
     file: (name = 'baton.db') => join(dir, name),
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** `create` / `destroy` for the shared suites: each backend on a file of its own temp dir, removed by `destroy`. */
+export function freshFiles(): { create: () => Promise<SqliteBackend>; destroy: (backend: SqliteBackend) => Promise<void> } {
+  const dirs = new Map<string, () => void>();
+  return {
+    create: async () => {
+      const tmp = tempDir();
+      const backend = sqliteBackend({ file: tmp.file() });
+      dirs.set(backend.file, tmp.remove);
+      return backend;
+    },
+    destroy: async (backend) => {
+      dirs.get(backend.file)?.();
+      dirs.delete(backend.file);
+    },
   };
 }
 
