@@ -1,12 +1,13 @@
-// `npm run -w bench redis-costs [-- --n=20000]`: where the Redis adapter's time goes, per task.
-// Two runs on a fresh prefix each: scenario 3's shape (N pre-enqueued no-op tasks, one worker,
-// concurrency 50) and N/4 awaited enqueues (scenario 1's shape). For each: this process's CPU per
-// task, the Redis server's CPU per task (/proc/<redis pid>/stat: the server must run on this
-// machine, as the benchmark's loopback rule makes it), and the time of each Lua script per task
-// from Redis's own SLOWLOG (threshold 20 µs for the run, restored afterwards; a script call with
-// a batch of tasks always takes longer than that). Then BullMQ's `Queue.add`, awaited, the same
-// number of times (settings as in the benchmark), and `EVALSHA` of `return 1`, the floor of any
-// script call.
+// `npm run -w bench redis-costs [-- --n=20000 --concurrency=50,200]`: where the Redis adapter's
+// time goes, per task. Runs on a fresh prefix each: scenario 3's shape (N pre-enqueued no-op
+// tasks, one worker, at each --concurrency: 50 by default, as in scenario 3) and N/4 awaited
+// enqueues (scenario 1's shape). For each: this process's CPU per task, the Redis server's CPU per
+// task (/proc/<redis pid>/stat: the server must run on this machine, as the benchmark's loopback
+// rule makes it), the Redis commands run per task (INFO commandstats, scripts' own calls
+// included) and the time of each Lua script per task from Redis's own SLOWLOG (threshold 20 µs for
+// the run, restored afterwards; a script call with a batch of tasks always takes longer than
+// that). Then BullMQ's `Queue.add`, awaited, the same number of times (settings as in the
+// benchmark), and `EVALSHA` of `return 1`, the floor of any script call.
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { createBaton, silentLogger, type JsonObject } from '@baton/core';
@@ -19,6 +20,10 @@ import { deleteRedisKeys, newNamespace, newRedis, REDIS_URL, withRedis } from '.
 const nArg = process.argv.slice(2).find((a) => a.startsWith('--n='));
 const N = nArg ? Number(nArg.slice(4)) : 20_000;
 if (!Number.isInteger(N) || N < 1_000 || N > 1_000_000) throw new Error(`--n must be an integer from 1,000 to 1,000,000; got ${nArg}`);
+const cArg = process.argv.slice(2).find((a) => a.startsWith('--concurrency='));
+// Scenario 3 runs at 50; a higher one shows the Redis time per task once Redis, not the round trips, is the limit.
+const CONCURRENCY = cArg ? cArg.slice('--concurrency='.length).split(',').map(Number) : [50];
+if (CONCURRENCY.some((c) => !Number.isInteger(c) || c < 1 || c > 1_000)) throw new Error(`--concurrency must be integers from 1 to 1,000, comma-separated; got ${cArg}`);
 
 const scriptBySha = new Map(Object.values(scripts).map((s) => [s.sha, s.name]));
 
@@ -29,6 +34,14 @@ interface Costs {
   clientUs: number;
   serverUs: number | null;
   perScript: Map<string, { calls: number; us: number }>;
+  /** Redis commands run per task (scripts' own calls included), from INFO commandstats. */
+  perCommand: Map<string, number>;
+}
+
+function commandCalls(info: string): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
+  return calls;
 }
 
 await withRedis(async (r) => {
@@ -51,6 +64,7 @@ await withRedis(async (r) => {
     await r.config('SET', 'slowlog-log-slower-than', '20');
     await r.config('SET', 'slowlog-max-len', '200000');
     await r.slowlog('RESET');
+    const k0 = commandCalls(await r.info('commandstats'));
     const s0 = serverCpuUs();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -58,6 +72,14 @@ await withRedis(async (r) => {
     const seconds = (performance.now() - t0) / 1_000;
     const c = process.cpuUsage(c0);
     const s1 = serverCpuUs();
+    const k1 = commandCalls(await r.info('commandstats'));
+    const perCommand = new Map<string, number>();
+    for (const [cmd, n] of k1) {
+      // The measuring connection's own INFO / SLOWLOG / CONFIG calls are not the system's.
+      if (['info', 'slowlog', 'config'].includes(cmd)) continue;
+      const d = n - (k0.get(cmd) ?? 0);
+      if (d > 0) perCommand.set(cmd, d / tasks);
+    }
     const log = (await r.slowlog('GET', '200000')) as [number, number, number, string[]][];
     await restore();
     const perScript = new Map<string, { calls: number; us: number }>();
@@ -69,13 +91,13 @@ await withRedis(async (r) => {
       e.us += Number(us);
       perScript.set(name, e);
     }
-    return { label, tasks, seconds, clientUs: (c.user + c.system) / tasks, serverUs: s0 === null || s1 === null ? null : (s1 - s0) / tasks, perScript };
+    return { label, tasks, seconds, clientUs: (c.user + c.system) / tasks, serverUs: s0 === null || s1 === null ? null : (s1 - s0) / tasks, perScript, perCommand };
   }
 
-  async function fresh<T>(fn: (baton: ReturnType<typeof createBaton>) => Promise<T>): Promise<T> {
+  async function fresh<T>(fn: (baton: ReturnType<typeof createBaton>) => Promise<T>, concurrency = 50): Promise<T> {
     const ns = newNamespace();
     const backend = redisBackend(REDIS_URL, { prefix: ns });
-    const baton = createBaton({ backend, logger: silentLogger, worker: { concurrency: 50 } });
+    const baton = createBaton({ backend, logger: silentLogger, worker: { concurrency } });
     // Connected (and its scripts loaded) by one enqueue before anything is measured.
     await baton.enqueue('warm-up', { at: Date.now() });
     try {
@@ -87,20 +109,24 @@ await withRedis(async (r) => {
   }
 
   try {
-    const processing = await fresh(async (baton) => {
-      for (let i = 0; i < N; i += 1_000) await baton.enqueueMany(makePayloads(i, Math.min(1_000, N - i)).map((p) => ({ type: 'bench', input: p as unknown as JsonObject })));
-      let done = 0;
-      let finished!: () => void;
-      const all = new Promise<void>((res) => (finished = res));
-      baton.register('bench', async () => null);
-      baton.on('task.completed', () => {
-        if (++done === N) finished();
-      });
-      return measure(`process ${N.toLocaleString('en-US')} pre-enqueued tasks (concurrency 50)`, N, async () => {
-        await baton.start();
-        await all;
-      });
-    });
+    const processing: Costs[] = [];
+    for (const concurrency of CONCURRENCY) {
+      const costs = await fresh(async (baton) => {
+        for (let i = 0; i < N; i += 1_000) await baton.enqueueMany(makePayloads(i, Math.min(1_000, N - i)).map((p) => ({ type: 'bench', input: p as unknown as JsonObject })));
+        let done = 0;
+        let finished!: () => void;
+        const all = new Promise<void>((res) => (finished = res));
+        baton.register('bench', async () => null);
+        baton.on('task.completed', () => {
+          if (++done === N) finished();
+        });
+        return measure(`process ${N.toLocaleString('en-US')} pre-enqueued tasks (concurrency ${concurrency})`, N, async () => {
+          await baton.start();
+          await all;
+        });
+      }, concurrency);
+      processing.push(costs);
+    }
     const enqueues = Math.floor(N / 4);
     const enqueueing = await fresh((baton) =>
       measure(`${enqueues.toLocaleString('en-US')} awaited enqueues`, enqueues, async () => {
@@ -131,12 +157,15 @@ await withRedis(async (r) => {
     const floorUs = (usec(info1) - usec(info0)) / 2_000;
 
     const f1 = (x: number) => x.toFixed(1);
-    for (const c of [processing, enqueueing, bullmq]) {
+    for (const c of [...processing, enqueueing, bullmq]) {
       console.log(`\n${c.label}: ${Math.round(c.tasks / c.seconds).toLocaleString('en-US')} tasks/s; per task: client CPU ${f1(c.clientUs)} µs, Redis CPU ${c.serverUs === null ? 'n/a (server not on this machine)' : `${f1(c.serverUs)} µs`}`);
       console.log('| script | calls | tasks / calls | µs per call | µs per task |\n|---|---:|---:|---:|---:|');
       for (const [name, e] of [...c.perScript.entries()].sort((a, b) => b[1].us - a[1].us)) {
         console.log(`| ${name} | ${e.calls.toLocaleString('en-US')} | ${f1(c.tasks / e.calls)} | ${f1(e.us / e.calls)} | ${f1(e.us / c.tasks)} |`);
       }
+      const cmds = [...c.perCommand.entries()].sort((a, b) => b[1] - a[1]);
+      const total = cmds.reduce((t, [, n]) => t + n, 0);
+      console.log(`Redis commands per task: ${total.toFixed(2)} (${cmds.map(([cmd, n]) => `${cmd} ${n.toFixed(2)}`).join(', ')})`);
     }
     console.log(`\nEVALSHA of \`return 1\`: ${f1(floorUs)} µs of Redis time per call (2,000 calls).`);
   } finally {
