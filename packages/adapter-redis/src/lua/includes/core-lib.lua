@@ -7,9 +7,15 @@ local ID_BASE = ARGV[3]
 
 -- Milliseconds by the Redis server's clock: leases, delays, TTLs and stored times never read a
 -- worker's clock.
+-- nowMs() as text, formatted once: Lua formats a number anew for every `..` it takes part in
+-- (~0.3 µs each), and a batch writes the time into every event it builds.
+local NOW_TEXT = ''
+
 local function nowMs()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  NOW_TEXT = tostring(ms)
+  return ms
 end
 
 -- Stored and passed nullable strings: absent, false or '' is null.

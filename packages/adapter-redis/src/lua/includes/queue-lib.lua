@@ -14,7 +14,9 @@ local function parseDelivery(v)
   if not v then return nil end
   local s, q, pr, sq, x, g = string.match(v, '^([rdl])\t([^\t]+)\t(-?%d+)\t(%d+)\t([^\t]+)\t(.*)$')
   if not s then return nil end
-  return { s = s, q = q, pr = tonumber(pr), sq = tonumber(sq), x = x, g = g }
+  -- Priority and seq stay text: a record is rebuilt from them far more often than they are
+  -- computed with (Lua coerces them where they are).
+  return { s = s, q = q, pr = pr, sq = sq, x = x, g = g }
 end
 
 local function deliveryRecord(s, q, pr, sq, x, g)

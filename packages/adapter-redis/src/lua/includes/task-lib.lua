@@ -60,9 +60,9 @@ end
 -- transitions.startedEvent of each task startAll starts, in the compact form event-codec.ts
 -- expands (a line starting with \1s, tab-separated fields; '' for null): building JSON here
 -- cost more than the rest of a start.
-local function addStartedEvent(id, workerId, f, now)
-  addEvent('\1s\t' .. ID_BASE .. 's' .. (#EV + 1) .. '\t' .. now .. '\t' .. (f.ru or '') .. '\t' .. (f.ph or '') .. '\t' .. id ..
-    '\t' .. workerId .. '\t' .. (nz(f.a) or '0') .. '\t' .. (nz(f.rc) or '0') .. '\t' .. (f.q or ''), now)
+local function addStartedEvent(id, workerId, f)
+  addEvent('\1s\t' .. ID_BASE .. 's' .. (#EV + 1) .. '\t' .. NOW_TEXT .. '\t' .. (f.ru or '') .. '\t' .. (f.ph or '') .. '\t' .. id ..
+    '\t' .. workerId .. '\t' .. (nz(f.a) or '0') .. '\t' .. (nz(f.rc) or '0') .. '\t' .. (f.q or ''), NOW_TEXT)
 end
 
 -- Starts each claim (flat taskId, leaseId, workerId) and returns per claim what startTask answered.
@@ -70,7 +70,7 @@ local function startAll(claims, startedEvents, now)
   local out = {}
   for i = 1, #claims, 3 do
     local reply, f = startTask(claims[i], claims[i + 1], claims[i + 2], now)
-    if f and startedEvents then addStartedEvent(claims[i], claims[i + 2], f, now) end
+    if f and startedEvents then addStartedEvent(claims[i], claims[i + 2], f) end
     out[#out + 1] = reply
   end
   return out
