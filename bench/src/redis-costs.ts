@@ -75,8 +75,9 @@ await withRedis(async (r) => {
     const k1 = commandCalls(await r.info('commandstats'));
     const perCommand = new Map<string, number>();
     for (const [cmd, n] of k1) {
-      // The measuring connection's own INFO / SLOWLOG / CONFIG calls are not the system's.
-      if (['info', 'slowlog', 'config'].includes(cmd)) continue;
+      // The measuring connection's own INFO / SLOWLOG / CONFIG calls (Redis 7 names subcommands
+      // `config|get`) are not the system's.
+      if (['info', 'slowlog', 'config'].includes(cmd.split('|')[0]!)) continue;
       const d = n - (k0.get(cmd) ?? 0);
       if (d > 0) perCommand.set(cmd, d / tasks);
     }
