@@ -5,12 +5,13 @@
 local EVENTS_CAP = tonumber(ARGV[2])
 local ID_BASE = ARGV[3]
 
--- Milliseconds by the Redis server's clock: leases, delays, TTLs and stored times never read a
--- worker's clock.
 -- nowMs() as text, formatted once: Lua formats a number anew for every `..` it takes part in
--- (~0.3 µs each), and a batch writes the time into every event it builds.
+-- (~0.3 µs each), and a batch writes the time into every event it builds. Set by nowMs(), which
+-- every script calls first.
 local NOW_TEXT = ''
 
+-- Milliseconds by the Redis server's clock: leases, delays, TTLs and stored times never read a
+-- worker's clock.
 local function nowMs()
   local t = redis.call('TIME')
   local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
