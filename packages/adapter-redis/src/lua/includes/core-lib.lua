@@ -6,8 +6,8 @@ local EVENTS_CAP = tonumber(ARGV[2])
 local ID_BASE = ARGV[3]
 
 -- nowMs() as text, formatted once: Lua formats a number anew for every `..` it takes part in
--- (~0.3 µs each), and a batch writes the time into every event it builds. Set by nowMs(), which
--- every script calls first.
+-- (~0.3 µs each), and a batch writes the time into every event it builds. Set by nowMs(): read
+-- only by scripts that called it first (those that start tasks).
 local NOW_TEXT = ''
 
 -- Milliseconds by the Redis server's clock: leases, delays, TTLs and stored times never read a
