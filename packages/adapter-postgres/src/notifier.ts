@@ -31,6 +31,7 @@ export class Notifier {
     private readonly pool: PgPool,
     private readonly channel: string,
     private readonly logger: () => Logger,
+    private readonly keepaliveMs = KEEPALIVE_MS,
   ) {}
 
   /** Starts listening if not yet; resolves when LISTEN is active or the attempt failed (retried in the background). */
@@ -112,9 +113,12 @@ export class Notifier {
       const reconnect = this.retryMs > MIN_RETRY_MS;
       this.client = c;
       this.retryMs = MIN_RETRY_MS;
+      // The keepalive repeats the LISTEN (a no-op on a channel already listened to) rather than a
+      // SELECT 1: the connection then always shows as the listener in pg_stat_activity (its last
+      // query), which is how an operator, and the connection-loss test, tell it from pooled ones.
       this.keepalive = setInterval(() => {
-        c.query({ text: 'SELECT 1' }).catch((err: unknown) => this.lost(c, err as Error));
-      }, KEEPALIVE_MS);
+        c.query({ text: `LISTEN "${this.channel}"` }).catch((err: unknown) => this.lost(c, err as Error));
+      }, this.keepaliveMs);
       this.keepalive.unref();
       if (reconnect) this.logger().info({ channel: this.channel }, 'LISTEN connection re-established');
       // Notifications sent while we were not listening are gone: let waiters look for work.

@@ -2,6 +2,7 @@
 // enqueue, the LISTEN/NOTIFY wake-ups per queue (and their reconnect), pool ownership and
 // errors, what the database keeps exactly, and the schema's views and cleanup functions.
 import { gzipSync } from 'node:zlib';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BackendUnavailableError, ConfigError, ValidationError, createBaton, mixBackend, silentLogger } from '@baton/core';
 import { newId, type NewTask, type QueueItem } from '@baton/core/adapter';
@@ -35,6 +36,28 @@ describe('postgresBackend options', () => {
     expect(b.capabilities).toEqual({ durable: true, multiProcess: true, transactionalEnqueue: true, pushWake: true, atomicEvents: true });
     expect(b.flow).toBeDefined();
     await b.close();
+  });
+});
+
+describe.skipIf(!reachable)(`Notifier keepalive ${skipReason}`, () => {
+  it('the LISTEN connection still shows as the listener in pg_stat_activity after its keepalives', async () => {
+    const app = `baton_keepalive_${newId().slice(0, 8)}`;
+    const url = new URL(DATABASE_URL);
+    url.searchParams.set('application_name', app);
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    const admin = newPool(1);
+    const n = new Notifier(pool, `keepalive_${app}`, () => silentLogger, 50);
+    try {
+      await n.ensure();
+      // Several keepalives have run by now.
+      await sleep(300);
+      const { rows } = await admin.query(`SELECT query FROM pg_stat_activity WHERE application_name = $1`, [app]);
+      expect(rows.map((r: { query: string }) => r.query)).toEqual([`LISTEN "keepalive_${app}"`]);
+    } finally {
+      await n.close();
+      await pool.end();
+      await admin.end();
+    }
   });
 });
 
