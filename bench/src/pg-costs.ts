@@ -6,10 +6,10 @@
 // pg_stat_user_tables rows are read: rows inserted, updated, updated HOT (no index entry written)
 // and deleted per task, per table; then each table's size with its indexes and TOAST. A non-HOT
 // update writes an entry into every index of the table whose predicate the new row matches.
-import { createBaton, mixBackend, silentLogger, type Backend, type JsonObject } from '@baton/core';
+import { createBaton, mixBackend, silentLogger, type Backend } from '@baton/core';
 import { postgresBackend } from '../../packages/adapter-postgres/src/index.js';
 import { redisBackend } from '../../packages/adapter-redis/src/index.js';
-import { makePayloads } from './payload.js';
+import { enqueueBench, noOpCompletions } from './no-op-runs.js';
 import { DATABASE_URL, deleteRedisKeys, newNamespace, REDIS_URL, withPg } from './services.js';
 
 const nArg = process.argv.slice(2).find((a) => a.startsWith('--n='));
@@ -66,19 +66,13 @@ for (const system of systems) {
   const ns = newNamespace();
   try {
     const enqueuer = createBaton({ backend: system.make(ns), logger: silentLogger });
-    for (let i = 0; i < N; i += 1_000) await enqueuer.enqueueMany(makePayloads(i, Math.min(1_000, N - i)).map((p) => ({ type: 'bench', input: p as unknown as JsonObject })));
+    await enqueueBench(enqueuer, N);
     await enqueuer.close();
     const enqueued = await tableStats(ns);
     report(`${system.name}: enqueue ${N.toLocaleString('en-US')} in batches of 1,000`, new Map(), enqueued);
 
     const worker = createBaton({ backend: system.make(ns), logger: silentLogger, worker: { concurrency: 50 } });
-    let done = 0;
-    let finished!: () => void;
-    const all = new Promise<void>((res) => (finished = res));
-    worker.register('bench', async () => null);
-    worker.on('task.completed', () => {
-      if (++done === N) finished();
-    });
+    const all = noOpCompletions(worker, N);
     await worker.start();
     await all;
     await worker.close();

@@ -13,7 +13,8 @@ import { Queue } from 'bullmq';
 import { createBaton, silentLogger, type JsonObject } from '@baton/core';
 import { redisBackend } from '../../packages/adapter-redis/src/index.js';
 import { scripts } from '../../packages/adapter-redis/src/scripts.js';
-import { makePayload, makePayloads } from './payload.js';
+import { enqueueBench, noOpCompletions } from './no-op-runs.js';
+import { makePayload } from './payload.js';
 import { KEEP } from './systems/bullmq-common.js';
 import { deleteRedisKeys, newNamespace, newRedis, REDIS_URL, withRedis } from './services.js';
 
@@ -113,14 +114,8 @@ await withRedis(async (r) => {
     const processing: Costs[] = [];
     for (const concurrency of CONCURRENCY) {
       const costs = await fresh(async (baton) => {
-        for (let i = 0; i < N; i += 1_000) await baton.enqueueMany(makePayloads(i, Math.min(1_000, N - i)).map((p) => ({ type: 'bench', input: p as unknown as JsonObject })));
-        let done = 0;
-        let finished!: () => void;
-        const all = new Promise<void>((res) => (finished = res));
-        baton.register('bench', async () => null);
-        baton.on('task.completed', () => {
-          if (++done === N) finished();
-        });
+        await enqueueBench(baton, N);
+        const all = noOpCompletions(baton, N);
         return measure(`process ${N.toLocaleString('en-US')} pre-enqueued tasks (concurrency ${concurrency})`, N, async () => {
           await baton.start();
           await all;
