@@ -47,12 +47,19 @@ describe.skipIf(!reachable)(`Notifier keepalive ${skipReason}`, () => {
     const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
     const admin = newPool(1);
     const n = new Notifier(pool, `keepalive_${app}`, () => silentLogger, 50);
+    const listener = async () =>
+      (await admin.query(`SELECT query, query_start FROM pg_stat_activity WHERE application_name = $1`, [app])).rows as { query: string; query_start: Date }[];
     try {
       await n.ensure();
-      // Several keepalives have run by now.
-      await sleep(300);
-      const { rows } = await admin.query(`SELECT query FROM pg_stat_activity WHERE application_name = $1`, [app]);
-      expect(rows.map((r: { query: string }) => r.query)).toEqual([`LISTEN "keepalive_${app}"`]);
+      const [first] = await listener();
+      // Until a keepalive has run on the connection (its query_start moves on).
+      let last = first!;
+      for (let i = 0; i < 100 && last.query_start.getTime() === first!.query_start.getTime(); i++) {
+        await sleep(50);
+        last = (await listener())[0]!;
+      }
+      expect(last.query_start.getTime()).toBeGreaterThan(first!.query_start.getTime());
+      expect((await listener()).map((r) => r.query)).toEqual([`LISTEN "keepalive_${app}"`]);
     } finally {
       await n.close();
       await pool.end();
