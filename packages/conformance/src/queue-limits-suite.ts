@@ -6,6 +6,15 @@ import type { Backend, Delivery } from '@baton/core/adapter';
 import { sleep, type Harness } from './harness.js';
 import { EXPIRE_WAIT, LEASE, SHORT_LEASE, LeaseCounter, drain, drainAll, enqueueSpaced, freshIds, item, jitter, taskIds } from './queue-helpers.js';
 
+/** Queue `q` capped at 2 with n tasks in it: claims both slots and returns the two deliveries. */
+async function holdBoth(b: Backend, n: number): Promise<Delivery[]> {
+  await b.queue.configure('q', { concurrency: 2 });
+  await b.queue.enqueue(freshIds(n).map((id) => item(id, { queue: 'q' })));
+  const held = await drainAll(b, ['q'], { limit: 10 });
+  expect(held).toHaveLength(2);
+  return held;
+}
+
 interface Churn {
   /** Key the counter tracks per delivery (its queue, its group). */
   keyOf: Map<string, string>;
@@ -58,10 +67,7 @@ export function queueLimitsSuite(h: Harness): void {
 
     it('slots come back on ack, release and remove: each frees exactly one more claim', async () => {
       const b = h.backend();
-      await b.queue.configure('q', { concurrency: 2 });
-      await b.queue.enqueue(freshIds(8).map((id) => item(id, { queue: 'q' })));
-      const held = await drainAll(b, ['q'], { limit: 10 });
-      expect(held).toHaveLength(2);
+      const held = await holdBoth(b, 8);
       const refill = async (): Promise<Delivery> => {
         const more = await drainAll(b, ['q'], { limit: 10 });
         expect(more).toHaveLength(1);
@@ -79,10 +85,7 @@ export function queueLimitsSuite(h: Harness): void {
 
     it('a lease repeated in one ack or release batch is applied once and frees one slot', async () => {
       const b = h.backend();
-      await b.queue.configure('q', { concurrency: 2 });
-      await b.queue.enqueue(freshIds(5).map((id) => item(id, { queue: 'q' })));
-      const held = await drainAll(b, ['q'], { limit: 10 });
-      expect(held).toHaveLength(2);
+      const held = await holdBoth(b, 5);
       expect(await b.queue.ack([held[0]!, held[0]!])).toEqual([true, false]);
       // One slot came back, not two: the queue's count stays right for every later claim.
       const next = await drainAll(b, ['q'], { limit: 10 });
