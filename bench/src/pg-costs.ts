@@ -6,6 +6,10 @@
 // pg_stat_user_tables rows are read: rows inserted, updated, updated HOT (no index entry written)
 // and deleted per task, per table; then each table's size with its indexes and TOAST. A non-HOT
 // update writes an entry into every index of the table whose predicate the new row matches.
+// Also per phase: the Postgres server's CPU per task (every server process, exited backends
+// included: /proc, so the server must run on this machine) and, where the server preloads
+// pg_stat_statements, the statements that took the most execution time.
+import { readFileSync, readdirSync } from 'node:fs';
 import { createBaton, mixBackend, silentLogger, type Backend } from '@baton/core';
 import { postgresBackend } from '../../packages/adapter-postgres/src/index.js';
 import { redisBackend } from '../../packages/adapter-redis/src/index.js';
@@ -51,6 +55,76 @@ async function tableStats(schema: string): Promise<Map<string, TableStats>> {
   });
 }
 
+/** CPU of the Postgres server in µs: live server processes plus the postmaster's waited-for children (exited backends). */
+async function serverCpuUs(): Promise<number | null> {
+  const pid = await withPg(async (c) => {
+    try {
+      const dir = (await c.query<{ d: string }>(`SELECT current_setting('data_directory') AS d`)).rows[0]!.d;
+      return Number(readFileSync(`${dir}/postmaster.pid`, 'utf8').split('\n')[0]);
+    } catch {
+      return null;
+    }
+  });
+  if (pid === null || !Number.isInteger(pid)) return null;
+  const stat = (p: number | string): string[] | null => {
+    try {
+      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    } catch {
+      return null;
+    }
+  };
+  const main = stat(pid);
+  if (main === null) return null;
+  // Fields after the command: 11 utime, 12 stime, 13 cutime, 14 cstime, 1 ppid (clock ticks of 10 ms).
+  let ticks = Number(main[11]) + Number(main[12]) + Number(main[13]) + Number(main[14]);
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const f = stat(p);
+    if (f !== null && Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * 10_000;
+}
+
+/** Whether the server preloads pg_stat_statements (its view then answers); creates the extension in the database if needed. */
+async function statementsReady(): Promise<boolean> {
+  return withPg(async (c) => {
+    const loaded = (await c.query<{ s: string }>(`SELECT current_setting('shared_preload_libraries') AS s`)).rows[0]!.s;
+    if (!/\bpg_stat_statements\b/.test(loaded)) return false;
+    await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    return true;
+  });
+}
+
+async function resetStatements(): Promise<void> {
+  await withPg((c) => c.query('SELECT pg_stat_statements_reset()'));
+}
+
+async function reportStatements(schema: string): Promise<void> {
+  const { rows } = await withPg((c) =>
+    c.query<{ query: string; calls: string; ms: string; rows: string }>(
+      `SELECT query, calls, total_exec_time AS ms, rows FROM pg_stat_statements
+        WHERE query LIKE '%' || $1 || '%' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY total_exec_time DESC LIMIT 8`,
+      [schema],
+    ),
+  );
+  console.log(`\n| statement (top by execution time) | calls per 1,000 tasks | rows per call | µs per task |\n|---|---:|---:|---:|`);
+  for (const r of rows) {
+    const q = r.query.replace(/\s+/g, ' ').replaceAll(`"${schema}".`, '').slice(0, 90).replaceAll('|', '\\|');
+    console.log(`| \`${q}\` | ${((Number(r.calls) / N) * 1000).toFixed(1)} | ${(Number(r.rows) / Math.max(1, Number(r.calls))).toFixed(1)} | ${((Number(r.ms) * 1000) / N).toFixed(1)} |`);
+  }
+}
+
+async function timed<T>(label: string, body: () => Promise<T>): Promise<void> {
+  const s0 = await serverCpuUs();
+  const t0 = performance.now();
+  await body();
+  const seconds = (performance.now() - t0) / 1_000;
+  const s1 = await serverCpuUs();
+  const cpu = s0 === null || s1 === null ? 'n/a (the server does not run on this machine)' : `${((s1 - s0) / N).toFixed(1)} µs per task`;
+  console.log(`\n${label}: ${Math.round(N / seconds).toLocaleString('en-US')} tasks/s; Postgres server CPU ${cpu}`);
+}
+
 function report(label: string, before: Map<string, TableStats>, after: Map<string, TableStats>): void {
   const f = (x: number) => (x / N).toFixed(2);
   console.log(`\n${label} (per task)\n| table (indexes) | inserted | updated | of which HOT | deleted | size after (bytes per task) |\n|---|---:|---:|---:|---:|---:|`);
@@ -62,20 +136,31 @@ function report(label: string, before: Map<string, TableStats>, after: Map<strin
   }
 }
 
+const statements = await statementsReady();
+if (!statements) console.log('(pg_stat_statements is not in shared_preload_libraries: statement times are left out)');
+
 for (const system of systems) {
   const ns = newNamespace();
   try {
     const enqueuer = createBaton({ backend: system.make(ns), logger: silentLogger });
-    await enqueueBench(enqueuer, N);
+    // Connects and migrates before the timed phase.
+    await enqueuer.getTask('warm-up');
+    if (statements) await resetStatements();
+    await timed(`${system.name}: enqueue`, () => enqueueBench(enqueuer, N));
     await enqueuer.close();
+    if (statements) await reportStatements(ns);
     const enqueued = await tableStats(ns);
     report(`${system.name}: enqueue ${N.toLocaleString('en-US')} in batches of 1,000`, new Map(), enqueued);
 
     const worker = createBaton({ backend: system.make(ns), logger: silentLogger, worker: { concurrency: 50 } });
     const all = noOpCompletions(worker, N);
-    await worker.start();
-    await all;
+    if (statements) await resetStatements();
+    await timed(`${system.name}: process`, async () => {
+      await worker.start();
+      await all;
+    });
     await worker.close();
+    if (statements) await reportStatements(ns);
     report(`${system.name}: process them (concurrency 50)`, enqueued, await tableStats(ns));
   } finally {
     await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${ns}" CASCADE`));
