@@ -27,6 +27,7 @@ import { PostgresTaskFlow } from './postgres-task-flow.js';
 import { PostgresTaskStore } from './postgres-task-store.js';
 import { PostgresTimerStore } from './postgres-timer-store.js';
 import { schemaNames } from './schema.js';
+import { Vacuum } from './vacuum.js';
 
 export interface PostgresBackendOptions {
   /** Schema holding Baton's tables (lower-case letters, digits, underscore; at most 48). @default 'baton' */
@@ -48,6 +49,13 @@ export interface PostgresBackendOptions {
   preparedStatements?: boolean;
   /** Fired timers are kept this long for audit, then pruned. @default 7 days */
   firedTimerRetentionMs?: number;
+  /**
+   * After a retention pass, VACUUM the tables it deleted from once their dead rows pass a fifth
+   * of the live ones, so their files stop growing without waiting for autovacuum (which visits
+   * a table once a minute at best). Needs the role that owns the tables; with another role, or
+   * false, autovacuum alone does it. @default true
+   */
+  vacuum?: boolean;
 }
 
 /** A Backend with a few PostgreSQL extras. */
@@ -61,7 +69,7 @@ export interface PostgresBackend extends Backend {
   ready(context?: ReadyContext): Promise<void>;
 }
 
-const OPTIONS = new Set(['schema', 'name', 'migrate', 'poolSize', 'preparedStatements', 'firedTimerRetentionMs']);
+const OPTIONS = new Set(['schema', 'name', 'migrate', 'poolSize', 'preparedStatements', 'firedTimerRetentionMs', 'vacuum']);
 const YEAR_MS = 365 * 24 * 3_600_000;
 
 /**
@@ -70,7 +78,7 @@ const YEAR_MS = 365 * 24 * 3_600_000;
  * and closes its pool). One pool connection is held for LISTEN while workers wait for work.
  */
 export function postgresBackend(poolOrUrl: PgPool | string, options: PostgresBackendOptions = {}): PostgresBackend {
-  const { names, name, shouldMigrate, preparedStatements, firedTimerRetentionMs } = compileOptions(options);
+  const { names, name, shouldMigrate, preparedStatements, firedTimerRetentionMs, vacuum: vacuumAfterRetention } = compileOptions(options);
   let logger: Logger = silentLogger;
   const log = () => logger;
   const { pool, release } = resolvePool(poolOrUrl, options.poolSize, log);
@@ -89,7 +97,8 @@ export function postgresBackend(poolOrUrl: PgPool | string, options: PostgresBac
   });
   const notifier = new Notifier(pool, names.channel, log);
   const queue = new PostgresQueue(db, notifier);
-  const tasks = new PostgresTaskStore(db, notifier);
+  const vacuum = new Vacuum(db, vacuumAfterRetention);
+  const tasks = new PostgresTaskStore(db, notifier, vacuum);
   const capabilities: BackendCapabilities = Object.freeze({
     durable: true,
     multiProcess: true,
@@ -110,7 +119,7 @@ export function postgresBackend(poolOrUrl: PgPool | string, options: PostgresBac
     checkpoints: new PostgresCheckpointStore(db),
     timers: new PostgresTimerStore(db, firedTimerRetentionMs),
     heartbeats: new PostgresHeartbeatStore(db),
-    events: new PostgresEventLog(db),
+    events: new PostgresEventLog(db, vacuum),
     coordination: new PostgresCoordinationStore(db),
     async ready(context?: ReadyContext) {
       if (context?.logger !== undefined) {
@@ -122,6 +131,7 @@ export function postgresBackend(poolOrUrl: PgPool | string, options: PostgresBac
     close() {
       closing ??= (async () => {
         await notifier.close();
+        await vacuum.close();
         await release();
       })();
       return closing;
@@ -142,6 +152,7 @@ function compileOptions(options: PostgresBackendOptions) {
     shouldMigrate: boolOption('migrate', options.migrate, true),
     preparedStatements: boolOption('preparedStatements', options.preparedStatements, true),
     firedTimerRetentionMs: intOption('firedTimerRetentionMs', options.firedTimerRetentionMs, 7 * 24 * 3_600_000, 0, YEAR_MS),
+    vacuum: boolOption('vacuum', options.vacuum, true),
   };
 }
 

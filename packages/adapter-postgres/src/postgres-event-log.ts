@@ -19,6 +19,7 @@ import { ms, texts, type Db, type Statement } from './db.js';
 import { EVENTS_PER_BLOCK, SEQ, fromMs } from './event-rows.js';
 import type { PgRow } from './pg-types.js';
 import { jsonText } from './task-rows.js';
+import type { Vacuum } from './vacuum.js';
 
 const APPEND = `
   INSERT INTO :SCHEMA:.events (seq, id, type, at, run_id, phase_id, task_id, worker_id, data)
@@ -49,7 +50,10 @@ export class PostgresEventLog implements EventLog {
   private readonly purge_: Statement;
   private readonly queries = new Map<string, Statement>();
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly vacuum: Vacuum,
+  ) {
     this.append_ = db.statement(APPEND);
     this.purge_ = db.statement(PURGE);
   }
@@ -97,6 +101,7 @@ export class PostgresEventLog implements EventLog {
     return this.db.run('events.purge', async () => {
       if (options.limit <= 0) return 0;
       const r = await this.db.query(this.purge_, [options.olderThanMs, options.keepLatest, options.limit]);
+      this.vacuum.after(['events']);
       return Number(r[0]?.n ?? 0);
     });
   }

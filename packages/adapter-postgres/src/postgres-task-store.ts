@@ -38,6 +38,7 @@ import type { Notifier } from './notifier.js';
 import type { PgRow } from './pg-types.js';
 import { decodeTask, jsonText, taskColumns } from './task-rows.js';
 import { taskSql } from './task-statements.js';
+import type { Vacuum } from './vacuum.js';
 
 type Sql = ReturnType<typeof taskSql>;
 type Key = Exclude<keyof Sql, 'counts'>;
@@ -52,6 +53,7 @@ export class PostgresTaskStore implements TaskStore {
   constructor(
     private readonly db: Db,
     private readonly notifier: Notifier,
+    private readonly vacuum: Vacuum,
   ) {
     const sql = taskSql(db.names.channel);
     const { counts, ...rest } = sql;
@@ -283,6 +285,7 @@ export class PostgresTaskStore implements TaskStore {
       const rows = await this.db.query(this.q.purge, [options.state, options.olderThanMs, options.keepLatest, options.limit]);
       // Expired idempotency keys go with the retention pass: nothing else reads them.
       await this.db.query(this.q.purgeKeys, [options.limit]);
+      this.vacuum.after(['tasks', 'idempotency_keys']);
       return Number(rows[0]?.n ?? 0);
     });
   }

@@ -96,15 +96,15 @@ export const queueSql = (channel: string) => ({
     WITH own AS (
       SELECT t.id, t.q_lease_id AS lease_id FROM :SCHEMA:.tasks t
       WHERE t.q_lease_id IS NOT NULL AND t.q_lease_expires_at <= now()
-      -- The leased index's own order: a walk of that index (expiry tested on each entry, no heap
-      -- read for a live lease), never the table, and no sort.
-      ORDER BY t.queue, t.group_key, t.q_lease_expires_at
+      -- The leased index's own order: a walk of that index (the leased rows only, each one's
+      -- expiry read from the row, which keeps lease extensions HOT), never the table, no sort.
+      ORDER BY t.queue, t.group_key
       LIMIT $1
       FOR UPDATE SKIP LOCKED
     ), other AS (
       SELECT d.task_id AS id, d.lease_id FROM :SCHEMA:.deliveries d
       WHERE d.lease_id IS NOT NULL AND d.lease_expires_at <= now()
-      ORDER BY d.queue, d.group_key, d.lease_expires_at
+      ORDER BY d.queue, d.group_key
       LIMIT $1
       FOR UPDATE SKIP LOCKED
     ), chosen AS MATERIALIZED (

@@ -141,6 +141,77 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
     }
   }, 60_000);
 
+  it('upgrades a populated version-2 schema in place: keys compare bytewise, views keep their grants, tasks run, keys still dedupe', async () => {
+    const schema = fresh();
+    const S = `"${schema}"`;
+    const role = `baton_view_${schema.slice(-8)}`;
+    const pool = newPool(4);
+    try {
+      await pool.query(`CREATE SCHEMA ${S}; CREATE TABLE ${S}.${LEDGER_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+        await pool.query(m.sql.replaceAll(':SCHEMA:', S));
+        await pool.query(`INSERT INTO ${S}.${LEDGER_TABLE} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+      }
+      await pool.query(`
+        INSERT INTO ${S}.tasks (id, type, queue, priority, input, idempotency_key, q_ready_at)
+        SELECT 'queued-' || g, 'job', CASE WHEN g % 2 = 0 THEN 'Reports' ELSE 'default' END, g % 3, '{"n": ' || g || '}', 'key-' || g, now() - g * interval '1 ms'
+        FROM generate_series(1, 20) g;
+        INSERT INTO ${S}.tasks (id, type, input, idempotency_key, state, lease_id, worker_id, started_at, heartbeat_at, q_ready_at, q_lease_id, q_lease_expires_at)
+        VALUES ('stranded', 'job', '{"n": 100}', 'key-stranded', 'running', 'old-lease', 'old-worker', now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour', 'old-lease', now() - interval '10 minutes');
+        INSERT INTO ${S}.tasks (id, type, input, idempotency_key, state, result, finished_at)
+        VALUES ('finished', 'job', '{"n": 0}', 'key-finished', 'completed', '{"ok":true}', now());
+        INSERT INTO ${S}.idempotency_keys (key, task_id, expires_at) SELECT idempotency_key, id, now() + interval '1 day' FROM ${S}.tasks;
+        INSERT INTO ${S}.events (seq, id, type, at, task_id, data) SELECT g, 'ev-' || g, 'task.enqueued', now(), 'queued-' || g, '{}' FROM generate_series(1, 20) g;
+        INSERT INTO ${S}.queue_settings (name, concurrency) VALUES ('Reports', 3);
+        CREATE ROLE ${role};
+        GRANT USAGE ON SCHEMA ${S} TO ${role};
+        GRANT SELECT ON ${S}.active_tasks, ${S}.task_stats_by_queue TO ${role};`);
+
+      expect(await migrate(pool, { schema })).toEqual({ applied: MIGRATIONS.filter((m) => m.version > 2).map((m) => m.version), version: SCHEMA_VERSION });
+
+      const { rows: collations } = await pool.query(
+        `SELECT table_name || '.' || column_name AS c, collation_name FROM information_schema.columns
+          WHERE table_schema = $1 AND (table_name, column_name) IN (('tasks', 'id'), ('tasks', 'queue'), ('events', 'task_id'), ('idempotency_keys', 'key'))
+          ORDER BY 1`,
+        [schema],
+      );
+      expect(collations).toEqual(['events.task_id', 'idempotency_keys.key', 'tasks.id', 'tasks.queue'].map((c) => ({ c, collation_name: 'C' })));
+      const { rows: grants } = await pool.query(
+        `SELECT has_table_privilege($1, $2 || '.active_tasks', 'SELECT') AS active, has_table_privilege($1, $2 || '.task_stats_by_queue', 'SELECT') AS stats,
+                has_table_privilege($1, $2 || '.pending_timers', 'SELECT') AS timers`,
+        [role, S],
+      );
+      expect(grants).toEqual([{ active: true, stats: true, timers: false }]);
+      expect((await pool.query(`SELECT queue, pending::int FROM ${S}.task_stats_by_queue ORDER BY queue`)).rows).toEqual([
+        { queue: 'Reports', pending: 10 },
+        { queue: 'default', pending: 10 },
+      ]);
+
+      const backend = postgresBackend(pool, { schema, migrate: false });
+      const baton = createBaton({ backend, logger: silentLogger, worker: { concurrency: 4, pollIntervalMs: 50, stallTimeoutMs: 1_000 } });
+      baton.register('job', (input) => ({ doubled: (input as { n: number }).n * 2 }), { queue: 'default' });
+      baton.register('job-reports', () => null, { queue: 'Reports' });
+      try {
+        // A key written before the upgrade still maps to its task.
+        expect(await baton.enqueue('job', { n: 7 }, { key: 'key-7' })).toEqual({ taskId: 'queued-7', duplicate: true, key: 'key-7' });
+        expect((await backend.queue.queues()).map((q) => [q.name, q.depth.ready])).toEqual([['Reports', 10], ['default', 10]]);
+        await baton.start();
+        for (const id of [...Array.from({ length: 20 }, (_, i) => `queued-${i + 1}`), 'stranded']) {
+          const done = await baton.waitFor(id, { timeoutMs: 20_000 });
+          expect(done.state, id).toBe('completed');
+          expect(done.result).toEqual({ doubled: (done.input as { n: number }).n * 2 });
+        }
+        expect((await backend.tasks.get('stranded'))?.recoveries).toBe(1);
+      } finally {
+        await baton.close();
+        await backend.close();
+      }
+    } finally {
+      await pool.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await pool.end();
+    }
+  }, 60_000);
+
   it('ten processes migrating at once apply each migration exactly once', async () => {
     const schema = fresh();
     // One pool per "process": separate sessions racing for the advisory lock.

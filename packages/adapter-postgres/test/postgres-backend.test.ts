@@ -23,6 +23,7 @@ describe('postgresBackend options', () => {
     expect(() => postgresBackend(DATABASE_URL, { poolSize: 1 })).toThrow(/poolSize must be an integer from 2/);
     expect(() => postgresBackend(DATABASE_URL, { migrate: 'yes' as never })).toThrow(/migrate must be true or false/);
     expect(() => postgresBackend(DATABASE_URL, { preparedStatements: 1 as never })).toThrow(ConfigError);
+    expect(() => postgresBackend(DATABASE_URL, { vacuum: 'on' as never })).toThrow(/vacuum must be true or false/);
     expect(() => postgresBackend(DATABASE_URL, { schema: 'Bad-Name' })).toThrow(/schema must match/);
     expect(() => postgresBackend(DATABASE_URL, { name: '' })).toThrow(ConfigError);
     expect(() => postgresBackend(DATABASE_URL, { logger: silentLogger } as never)).toThrow(/no option "logger"/);
@@ -390,6 +391,64 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       expect((await q(`SELECT :S.cleanup_fired_timers(1) AS n`)).rows[0].n).toBe('1');
       expect((await b.tasks.get(one.id))?.hasCheckpoint).toBe(false);
       expect((await b.timers.list({ limit: 10 })).length).toBe(1);
+    });
+  });
+
+  describe('writes of a running task', () => {
+    it('heartbeats, lease extensions, progress and usage are HOT updates: no index entry written', async () => {
+      const b = backend();
+      const t = task();
+      await b.flow!.createAndEnqueue([t], [0]);
+      const [c] = await b.flow!.claimAndStart(claim(), 'w-1', false);
+      const ref = { taskId: t.id, leaseId: c!.delivery.leaseId };
+      const writes = 12;
+      for (let i = 0; i < writes / 4; i++) {
+        expect(await b.flow!.heartbeat([ref], 60_000)).toEqual([true]);
+        expect(await b.queue.extend([ref], 60_000)).toEqual([true]);
+        expect(await b.tasks.setProgress(t.id, ref.leaseId, { step: i })).toBe(true);
+        expect(await b.tasks.recordUsage(t.id, ref.leaseId, { costUsd: 0.01, tokens: 10 })).not.toBeNull();
+      }
+      // A server process reports its table statistics when it exits.
+      await b.close();
+      const stats = async () =>
+        (await pool.query(`SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'tasks'`, [b.schema])).rows[0] as { upd: number; hot: number };
+      // The claim's update is not HOT (it moves the task between the ready and leased indexes); every later write is.
+      await expect.poll(stats, { timeout: 10_000 }).toEqual({ upd: writes + 1, hot: writes });
+    });
+  });
+
+  describe('VACUUM after retention', () => {
+    const finishedRows = (schema: string, n: number) =>
+      pool.query(`INSERT INTO "${schema}".tasks (id, type, input, idempotency_key, state, result, finished_at)
+                  SELECT 'done-' || g, 'job', '{}', 'key-' || g, 'completed', 'null', now() - interval '1 hour' FROM generate_series(1, $1::int) g`, [n]);
+    const vacuums = async (schema: string) =>
+      Number((await pool.query(`SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'tasks'`, [schema])).rows[0].vacuum_count);
+    const deadRows = async (schema: string) =>
+      Number((await pool.query(`SELECT n_dead_tup FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'tasks'`, [schema])).rows[0].n_dead_tup);
+    const purgeAll = { state: 'completed', olderThanMs: 0, keepLatest: 0, limit: 5_000 } as const;
+
+    it('a retention pass that leaves enough dead rows vacuums the table it deleted from', async () => {
+      const b = backend();
+      await b.ready(ready);
+      await finishedRows(b.schema, 3_000);
+      expect(await b.tasks.purge(purgeAll)).toBe(3_000);
+      // The deletes reach pg_stat_user_tables once the deleting session reports them; each later
+      // pass checks again, as the engine's retention loop does.
+      await expect.poll(async () => (await b.tasks.purge(purgeAll), vacuums(b.schema)), { timeout: 20_000, interval: 300 }).toBeGreaterThan(0);
+    });
+
+    it('with vacuum: false it leaves the table to autovacuum', async () => {
+      const schema = randomSchema('novac');
+      schemas.push(schema);
+      const b = postgresBackend(DATABASE_URL, { schema, poolSize: 4, vacuum: false });
+      closers.push(() => b.close());
+      await b.ready(ready);
+      await finishedRows(schema, 3_000);
+      expect(await b.tasks.purge(purgeAll)).toBe(3_000);
+      await expect.poll(async () => (await b.tasks.purge(purgeAll), deadRows(schema)), { timeout: 20_000, interval: 300 }).toBeGreaterThanOrEqual(3_000);
+      await b.tasks.purge(purgeAll);
+      await b.close();
+      expect(await vacuums(schema)).toBe(0);
     });
   });
 
