@@ -81,10 +81,15 @@ export const taskSql = (channel: string) => ({
   // A concurrent create committed the key after our statement's snapshot: read it now.
   existingKeys: `SELECT key, task_id FROM :SCHEMA:.idempotency_keys WHERE key = ANY($1::text[])`,
   get: `SELECT ${taskColumns('t')} FROM :SCHEMA:.tasks t WHERE t.id = $1`,
-  // transitions.start; with $4, transitions.startedEvent for each task started.
+  // transitions.start; with $4, transitions.startedEvent for each task started. It commits
+  // asynchronously, as the claim does: a start (and its event) that a server crash forgets
+  // leaves the task pending, its delivery lease expires and the task is claimed again; any later
+  // durable write of the worker (a flushed checkpoint, the finish) flushes the start first.
+  // set_config(…, true) lasts until this statement's own transaction ends.
   start: `
     WITH c AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(task_id, lease_id, worker_id, i)
+      WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL
     ), started AS (
       UPDATE :SCHEMA:.tasks t
       SET state = 'running', lease_id = c.lease_id, worker_id = c.worker_id, started_at = now(), heartbeat_at = now(), updated_at = now()

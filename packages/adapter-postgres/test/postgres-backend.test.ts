@@ -417,6 +417,39 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
     });
   });
 
+  describe('asynchronous commits', () => {
+    it('a claim and a start turn synchronous_commit off for their own transaction only: the pooled connection is back to on for the next statement', async () => {
+      const own = new pg.Pool({ connectionString: DATABASE_URL, max: 3 });
+      const schema = randomSchema('async');
+      schemas.push(schema);
+      const b = postgresBackend(own, { schema });
+      try {
+        await b.ready(ready);
+        const [a, c] = [task(), task()];
+        await b.flow!.createAndEnqueue([a], [0]);
+        await b.tasks.create([c]);
+        // Every idle connection of the pool, so whichever ran the statement is among them.
+        const setting = async () => {
+          const clients = await Promise.all(Array.from({ length: own.idleCount }, () => own.connect()));
+          try {
+            const seen = await Promise.all(clients.map(async (cl) => (await cl.query(`SHOW synchronous_commit`)).rows[0].synchronous_commit as string));
+            return [...new Set(seen)].join();
+          } finally {
+            for (const cl of clients) cl.release();
+          }
+        };
+        expect(await setting()).toBe('on');
+        expect(await b.flow!.claimAndStart(claim(), 'w-1', true)).toHaveLength(1);
+        expect(await setting()).toBe('on');
+        expect((await b.tasks.start([{ taskId: c.id, leaseId: 'foreign-lease', workerId: 'w-1' }]))[0]).toMatchObject({ task: { state: 'running' } });
+        expect(await setting()).toBe('on');
+      } finally {
+        await b.close();
+        await own.end();
+      }
+    });
+  });
+
   describe('VACUUM after retention', () => {
     const finishedRows = (schema: string, n: number) =>
       pool.query(`INSERT INTO "${schema}".tasks (id, type, input, idempotency_key, state, result, finished_at)
