@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, SchemaError, createBaton, silentLogger } from '@baton/core';
-import { MIGRATIONS, SCHEMA_VERSION, migrate, migrationSql, postgresBackend } from '@baton/postgres';
+import { ConfigError, SchemaError, createBaton, silentLogger, type Baton } from '@baton/core';
+import { MIGRATIONS, SCHEMA_VERSION, migrate, migrationSql, postgresBackend, type PostgresBackend } from '@baton/postgres';
 import { LEDGER_TABLE, schemaVersion } from '../src/postgres-migrations.js';
 import { schemaNames } from '../src/schema.js';
 import { DATABASE_URL, dropSchema, newPool, randomSchema, reachable, skipReason } from './helpers.js';
@@ -43,6 +43,16 @@ describe('embedded migrations', () => {
     }
   });
 });
+
+/** The 20 queued tasks and the stranded running one of an upgraded schema all complete; the stranded one after one recovery. */
+async function upgradedTasksComplete(baton: Baton, backend: PostgresBackend): Promise<void> {
+  for (const id of [...Array.from({ length: 20 }, (_, i) => `queued-${i + 1}`), 'stranded']) {
+    const done = await baton.waitFor(id, { timeoutMs: 20_000 });
+    expect(done.state, id).toBe('completed');
+    expect(done.result).toEqual({ doubled: (done.input as { n: number }).n * 2 });
+  }
+  expect((await backend.tasks.get('stranded'))?.recoveries).toBe(1);
+}
 
 describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
   const schemas: string[] = [];
@@ -123,12 +133,7 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
       baton.register('job', (input) => ({ doubled: (input as { n: number }).n * 2 }));
       try {
         await baton.start();
-        for (const id of [...Array.from({ length: 20 }, (_, i) => `queued-${i + 1}`), 'stranded']) {
-          const done = await baton.waitFor(id, { timeoutMs: 20_000 });
-          expect(done.state, id).toBe('completed');
-          expect(done.result).toEqual({ doubled: (done.input as { n: number }).n * 2 });
-        }
-        expect((await backend.tasks.get('stranded'))?.recoveries).toBe(1);
+        await upgradedTasksComplete(baton, backend);
       } finally {
         await baton.close();
       }
@@ -196,12 +201,7 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
         expect(await baton.enqueue('job', { n: 7 }, { key: 'key-7' })).toEqual({ taskId: 'queued-7', duplicate: true, key: 'key-7' });
         expect((await backend.queue.queues()).map((q) => [q.name, q.depth.ready])).toEqual([['Reports', 10], ['default', 10]]);
         await baton.start();
-        for (const id of [...Array.from({ length: 20 }, (_, i) => `queued-${i + 1}`), 'stranded']) {
-          const done = await baton.waitFor(id, { timeoutMs: 20_000 });
-          expect(done.state, id).toBe('completed');
-          expect(done.result).toEqual({ doubled: (done.input as { n: number }).n * 2 });
-        }
-        expect((await backend.tasks.get('stranded'))?.recoveries).toBe(1);
+        await upgradedTasksComplete(baton, backend);
       } finally {
         await baton.close();
         await backend.close();
