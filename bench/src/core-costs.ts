@@ -1,0 +1,123 @@
+// `npm run -w bench core-costs [-- --n=100000 --runs=5 --backends=memory,sqlite --concurrency=50]`:
+// the core's own cost per task (issue 13), which bounds every backend. Scenario 3's shape (N
+// pre-enqueued no-op tasks, one worker) on the in-process backends, measured from worker start to
+// the last completion: bytes allocated per task (heap growth plus what each GC freed, from
+// v8.GCProfiler: the same figure run after run, unlike time on a shared machine), this process's
+// CPU µs per task, the share of wall time spent in GC, and tasks/s. Each backend runs a discarded
+// warm-up first (so the JIT has settled), then the runs alternate between backends so a noisy
+// neighbour hits them alike; medians are printed last.
+import { GCProfiler, getHeapStatistics } from 'node:v8';
+import { createBaton, silentLogger, type Backend } from '@baton/core';
+import { memoryBackend } from '@baton/memory';
+import { sqliteBackend } from '@baton/sqlite';
+import { enqueueBench, noOpCompletions } from './no-op-runs.js';
+import { newNamespace, removeFiles, sqliteFile } from './services.js';
+
+function arg(name: string): string | undefined {
+  return process.argv.slice(2).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+const N = Number(arg('n') ?? 100_000);
+if (!Number.isInteger(N) || N < 1_000 || N > 1_000_000) throw new Error(`--n must be an integer from 1,000 to 1,000,000; got ${arg('n')}`);
+const RUNS = Number(arg('runs') ?? 3);
+if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 20) throw new Error(`--runs must be an integer from 1 to 20; got ${arg('runs')}`);
+const CONCURRENCY = Number(arg('concurrency') ?? 50);
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 1_000) throw new Error(`--concurrency must be an integer from 1 to 1,000; got ${arg('concurrency')}`);
+
+interface Target {
+  name: string;
+  open(): { backend: Backend; cleanup(): Promise<void> };
+}
+
+const TARGETS: Record<string, Target> = {
+  memory: { name: 'memory', open: () => ({ backend: memoryBackend(), cleanup: async () => undefined }) },
+  sqlite: {
+    name: 'sqlite',
+    open: () => {
+      const file = sqliteFile(newNamespace());
+      return { backend: sqliteBackend({ file }), cleanup: () => removeFiles(file) };
+    },
+  },
+};
+
+const names = (arg('backends') ?? 'memory,sqlite').split(',');
+const targets = names.map((n) => {
+  const t = TARGETS[n];
+  if (!t) throw new Error(`--backends: unknown backend "${n}" (known: ${Object.keys(TARGETS).join(', ')})`);
+  return t;
+});
+
+interface Sample {
+  bytesPerTask: number;
+  cpuUsPerTask: number;
+  tasksPerSecond: number;
+  gcShare: number;
+}
+
+async function measure(target: Target, n: number): Promise<Sample> {
+  const { backend, cleanup } = target.open();
+  const baton = createBaton({ backend, logger: silentLogger, worker: { concurrency: CONCURRENCY } });
+  try {
+    await enqueueBench(baton, n);
+    const all = noOpCompletions(baton, n);
+    const gc = new GCProfiler();
+    gc.start();
+    const used0 = getHeapStatistics().used_heap_size;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await baton.start();
+    await all;
+    const seconds = (performance.now() - t0) / 1_000;
+    const cpu = process.cpuUsage(cpu0);
+    const used1 = getHeapStatistics().used_heap_size;
+    const { statistics } = gc.stop();
+    // Everything allocated either is still on the heap or was freed by one of the collections.
+    let freed = 0;
+    let gcUs = 0;
+    for (const s of statistics) {
+      freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
+      gcUs += s.cost;
+    }
+    return {
+      bytesPerTask: (used1 - used0 + freed) / n,
+      cpuUsPerTask: (cpu.user + cpu.system) / n,
+      tasksPerSecond: n / seconds,
+      gcShare: gcUs / 1e6 / seconds,
+    };
+  } finally {
+    await baton.close();
+    await cleanup();
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const line = (label: string, s: Sample) =>
+  `| ${label} | ${fmt(s.bytesPerTask)} | ${fmt(s.cpuUsPerTask, 1)} | ${fmt(s.tasksPerSecond)} | ${fmt(s.gcShare * 100)} % |`;
+
+console.log(`${N.toLocaleString('en-US')} pre-enqueued no-op tasks, concurrency ${CONCURRENCY}, ${RUNS} run(s) per backend, Node ${process.version}`);
+for (const t of targets) await measure(t, Math.max(1_000, Math.floor(N / 10)));
+const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+console.log('| run | bytes allocated / task | CPU µs / task | tasks/s | GC share of wall |\n|---|---:|---:|---:|---:|');
+for (let run = 1; run <= RUNS; run++) {
+  for (const t of targets) {
+    const s = await measure(t, N);
+    samples.get(t.name)!.push(s);
+    console.log(line(`${t.name} #${run}`, s));
+  }
+}
+for (const t of targets) {
+  const ss = samples.get(t.name)!;
+  console.log(
+    line(`**${t.name} median**`, {
+      bytesPerTask: median(ss.map((s) => s.bytesPerTask)),
+      cpuUsPerTask: median(ss.map((s) => s.cpuUsPerTask)),
+      tasksPerSecond: median(ss.map((s) => s.tasksPerSecond)),
+      gcShare: median(ss.map((s) => s.gcShare)),
+    }),
+  );
+}
