@@ -78,17 +78,17 @@ export function start<T extends TaskRecord>(rec: T, leaseId: string, workerId: s
 
 export function finish<T extends TaskRecord>(rec: T, o: TaskOutcome, now: number): T | null {
   if (!holdsLease(rec, o.leaseId)) return null;
-  const next = unleased(rec, o.state, now);
   const durationMs = o.durationMs ?? rec.durationMs;
+  // One copy per change (a finish is on every task's path): the lease fields of `unleased` are spelled out here.
   switch (o.state) {
     case 'completed':
-      return { ...next, result: o.result ?? null, error: null, durationMs, finishedAt: now };
+      return { ...rec, state: 'completed', leaseId: null, workerId: null, heartbeatAt: null, updatedAt: now, result: o.result ?? null, error: null, durationMs, finishedAt: now };
     case 'dead':
-      return { ...next, error: o.error ?? rec.error, durationMs, finishedAt: now };
+      return { ...rec, state: 'dead', leaseId: null, workerId: null, heartbeatAt: null, updatedAt: now, error: o.error ?? rec.error, durationMs, finishedAt: now };
     case 'scheduled':
-      return { ...next, attempt: rec.attempt + 1, error: o.error ?? rec.error, durationMs };
+      return { ...rec, state: 'scheduled', leaseId: null, workerId: null, heartbeatAt: null, updatedAt: now, attempt: rec.attempt + 1, error: o.error ?? rec.error, durationMs };
     case 'pending':
-      return next;
+      return unleased(rec, 'pending', now);
   }
 }
 
