@@ -7,7 +7,6 @@ import {
   ValidationError,
   isTerminal,
   matchesTaskFilter,
-  newId,
   orderCursor,
   transitions,
   type Audited,
@@ -156,7 +155,7 @@ export class MemoryTaskStore implements TaskStore {
     // A claimer holding the task's delivery learns which stale lease it still runs under.
     if (next === null) return t.state === 'running' ? { taskId, task: null, state: t.state, leaseId: t.leaseId } : { taskId, task: null, state: t.state };
     writeBack(t, next);
-    if (startedEvent) this.state.events.appendOneFor(t, transitions.startedEvent(t, newId()));
+    if (startedEvent) this.state.events.appendOneFor(t, transitions.startedEvent(t, this.state.nextEventId()));
     return { taskId, task: copyOut(t) };
   }
 
