@@ -19,8 +19,13 @@ export class RunningTask {
   usage: Usage;
   /** The breaker trial this run holds (null: an ordinary run). */
   trial: string | null = null;
-  /** Called once the handler is done with the task (before its outcome is written). */
-  onHandlerDone: (() => void) | null = null;
+  /**
+   * Called once the handler is done with the task (before its outcome is written), and once the
+   * run has ended (outcome written or given up). The pool's own functions, shared by every run it
+   * starts: no closure per task.
+   */
+  onHandlerDone: ((run: RunningTask) => void) | null = null;
+  onEnded: ((run: RunningTask) => void) | null = null;
   /** Created on first use: most handlers never look at their signal. */
   private controller: AbortController | null = null;
   private onStop: ((reason: Error) => void) | null = null;
@@ -123,6 +128,13 @@ export class RunningTask {
     this.prog?.close();
     const done = this.onHandlerDone;
     this.onHandlerDone = null;
-    done?.();
+    done?.(this);
+  }
+
+  /** The run is over: its outcome was written, or will not be. */
+  ended(): void {
+    const ended = this.onEnded;
+    this.onEnded = null;
+    ended?.(this);
   }
 }

@@ -6,16 +6,18 @@ import { sleep } from './clock.js';
 import type { Logger } from './logger.js';
 import type { NewEvent } from './ports/event-log.js';
 import type { SettleItem, TaskFlow } from './ports/task-flow.js';
-import type { TaskOutcome } from './ports/task-store.js';
 import type { EventPublisher } from './event-publisher.js';
 
-/** An outcome to write; becomes the SettleItem handed to the flow (no copy on the hot path). */
-export interface Settlement {
-  outcome: TaskOutcome;
+/**
+ * An outcome to write, handed to the flow as its SettleItem (no copy on the hot path). Every field
+ * the settler sets on it (`outcome.events`) is best present from the start: a field added later
+ * costs each object a property store of its own.
+ */
+export interface Settlement extends SettleItem {
+  /** ack for an outcome that ends the delivery, release for one that hands the task back ('pending'). */
+  queue: 'ack' | 'release';
   /** Delete the task's checkpoint once the outcome is applied. */
   deleteCheckpoint: boolean;
-  /** For 'pending' outcomes: how long before the released delivery is claimable again. */
-  releaseDelayMs?: number;
   /** The audit record of the outcome: written with it on atomic backends, after it elsewhere; published once applied. */
   events: NewEvent[];
 }
@@ -51,12 +53,10 @@ export class Settler {
 
   /** Resolves with whether the outcome was applied (false: the lease had moved on). */
   settle(s: Settlement): Promise<boolean> {
-    const item: SettleItem = s as Settlement & SettleItem;
-    item.queue = s.outcome.state === 'pending' ? 'release' : 'ack';
     const events = this.events.forWrite(s.events);
     if (events !== undefined) s.outcome.events = events;
     return new Promise<boolean>((resolve) => {
-      this.queue.push({ item, events: s.events, resolve });
+      this.queue.push({ item: s, events: s.events, resolve });
       // Everything that ends in this turn of the event loop goes in one batch.
       if (!this.scheduled) {
         this.scheduled = true;

@@ -50,69 +50,93 @@ function fields(run: RunningTask) {
   return { taskId: task.id, runId: task.runId, phaseId: task.phaseId, workerId: engine.workerId };
 }
 
-/** Runs the task to an outcome and settles it. Never throws. */
+/**
+ * Runs the task to an outcome and settles it, then tells the run it ended (`RunningTask.ended`).
+ * Never throws. One async frame for the whole common path: every task takes it, and each frame
+ * (with its awaits) between the claim and the write is garbage per task.
+ */
 export async function runTask(run: RunningTask, unknown: UnknownTypes): Promise<void> {
-  const { engine, task } = run;
-  const reg = engine.registry.get(task.type);
-  if (!reg) return releaseUnknownType(run, unknown);
-  unknown.forget(task.id);
-  const decided = engine.breaker.acquire(task.type, task.attempt > 0);
-  const decision = decided instanceof Promise ? await decided : decided;
-  if (!decision.run) return release(run, 'breaker_open', decision.waitMs);
-  run.trial = decision.trial;
-
-  let checkpoint: Checkpoint | null = null;
-  if (task.hasCheckpoint) {
-    let stored;
-    try {
-      stored = await engine.ports.checkpoints.load(task.id);
-    } catch (err) {
-      await settleFailure(run, err, null);
-      return;
-    }
-    if (stored) {
-      try {
-        checkpoint = await decodeCheckpointAsync(stored);
-      } catch (err) {
-        const raw = Buffer.from(stored.body.buffer, stored.body.byteOffset, stored.body.byteLength).toString('base64').slice(0, MAX_CORRUPT_RAW);
-        return quarantine(run, { field: 'checkpoint', reason: String(toError(err).message).slice(0, 500), raw });
-      }
-      await announceResume(run, checkpoint.token);
-    }
-  }
-
-  const scope = engine.hooks.run({ task, workerId: engine.workerId, resumedFrom: checkpoint?.token ?? null });
-  let value: unknown;
-  let failed: unknown = undefined;
   try {
-    const ctx = new RunContext(run, checkpoint);
-    if (task.budget?.timeMs !== undefined) run.armBudgetTimer(task.budget.timeMs);
-    const out = scope ? scope.wrap(() => reg.handler(task.input, ctx)) : reg.handler(task.input, ctx);
-    value = isThenable(out) ? await run.race(out) : out;
-    if (run.stopReason) failed = run.stopReason;
-  } catch (err) {
-    failed = run.stopReason ?? err;
-  }
-  let outcome: RunOutcome;
-  if (run.detached) {
-    run.cleanup();
-    engine.breaker.record(task.type, run.trial, 'none');
-    outcome = run.stopReason instanceof LeaseLostError ? leaseLost(run) : { state: 'released', reason: run.stopReason?.name ?? 'stopped', usage: run.usage };
-  } else if (failed === undefined) {
-    let result: JsonValue;
-    try {
-      const limits = { maxBytes: engine.options.maxPayloadBytes, maxDepth: engine.options.maxPayloadDepth };
-      result = value === undefined || value === null ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, limits)) as JsonValue);
-    } catch (err) {
-      outcome = await settleFailure(run, err, reg.retry);
-      scope?.end(outcome);
-      return;
+    const { engine, task } = run;
+    const reg = engine.registry.get(task.type);
+    if (!reg) return await releaseUnknownType(run, unknown);
+    unknown.forget(task.id);
+    const decided = engine.breaker.acquire(task.type, task.attempt > 0);
+    const decision = decided instanceof Promise ? await decided : decided;
+    if (!decision.run) return await release(run, 'breaker_open', decision.waitMs);
+    run.trial = decision.trial;
+
+    let checkpoint: Checkpoint | null = null;
+    if (task.hasCheckpoint) {
+      const loaded = await loadCheckpoint(run);
+      if (loaded === undefined) return;
+      checkpoint = loaded;
     }
-    outcome = await settleSuccess(run, result);
-  } else {
-    outcome = await settleFailure(run, failed, reg.retry);
+
+    const scope = engine.hooks.run({ task, workerId: engine.workerId, resumedFrom: checkpoint?.token ?? null });
+    let value: unknown;
+    let failed: unknown = undefined;
+    try {
+      const ctx = new RunContext(run, checkpoint);
+      if (task.budget?.timeMs !== undefined) run.armBudgetTimer(task.budget.timeMs);
+      const out = scope ? scope.wrap(() => reg.handler(task.input, ctx)) : reg.handler(task.input, ctx);
+      value = isThenable(out) ? await run.race(out) : out;
+      if (run.stopReason) failed = run.stopReason;
+    } catch (err) {
+      failed = run.stopReason ?? err;
+    }
+    let outcome: RunOutcome;
+    if (run.detached) {
+      run.cleanup();
+      engine.breaker.record(task.type, run.trial, 'none');
+      outcome = run.stopReason instanceof LeaseLostError ? leaseLost(run) : { state: 'released', reason: run.stopReason?.name ?? 'stopped', usage: run.usage };
+    } else if (failed === undefined) {
+      // undefined: the value is not JSON (or too large), and the run fails with why.
+      let result: JsonValue | undefined;
+      try {
+        result = value === undefined || value === null ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, { maxBytes: engine.options.maxPayloadBytes, maxDepth: engine.options.maxPayloadDepth })) as JsonValue);
+      } catch (err) {
+        failed = err;
+      }
+      if (result === undefined) outcome = await settleFailure(run, failed, reg.retry);
+      else {
+        const applied = recordSettled(run, await engine.settler.settle(completion(run, result)), 'success', 'completion write');
+        if (scope === null) return;
+        outcome = applied ? { state: 'completed', usage: run.usage } : leaseLost(run);
+      }
+    } else {
+      outcome = await settleFailure(run, failed, reg.retry);
+    }
+    scope?.end(outcome);
+  } finally {
+    run.ended();
   }
-  scope?.end(outcome);
+}
+
+/**
+ * The checkpoint the run resumes from (null: none stored), announced with `task.resumed`; or
+ * undefined when it could not be read and the run was settled instead (failed, or quarantined).
+ */
+async function loadCheckpoint(run: RunningTask): Promise<Checkpoint | null | undefined> {
+  const { engine, task } = run;
+  let stored;
+  try {
+    stored = await engine.ports.checkpoints.load(task.id);
+  } catch (err) {
+    await settleFailure(run, err, null);
+    return undefined;
+  }
+  if (!stored) return null;
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = await decodeCheckpointAsync(stored);
+  } catch (err) {
+    const raw = Buffer.from(stored.body.buffer, stored.body.byteOffset, stored.body.byteLength).toString('base64').slice(0, MAX_CORRUPT_RAW);
+    await quarantine(run, { field: 'checkpoint', reason: String(toError(err).message).slice(0, 500), raw });
+    return undefined;
+  }
+  await announceResume(run, checkpoint.token);
+  return checkpoint;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -137,6 +161,7 @@ async function release(run: RunningTask, reason: string, delayMs: number): Promi
   engine.breaker.record(task.type, run.trial, 'none');
   await engine.settler.settle({
     outcome: { taskId: task.id, leaseId: run.leaseId, state: 'pending' },
+    queue: 'release',
     releaseDelayMs: delayMs,
     deleteCheckpoint: false,
     events: [engine.events.make('task.released', { ...fields(run), data: { reason, delayMs } })],
@@ -174,6 +199,7 @@ async function quarantine(run: RunningTask, corruption: Corruption): Promise<voi
   engine.breaker.record(task.type, run.trial, 'none');
   await engine.settler.settle({
     outcome: { taskId: task.id, leaseId: run.leaseId, state: 'dead', error },
+    queue: 'ack',
     deleteCheckpoint: false,
     events: [
       engine.events.make('task.corrupt', { ...fields(run), data: { field: corruption.field, reason: corruption.reason } }),
@@ -182,13 +208,13 @@ async function quarantine(run: RunningTask, corruption: Corruption): Promise<voi
   });
 }
 
-async function settled(run: RunningTask, settlement: Settlement, breaker: 'success' | 'failure' | 'none'): Promise<boolean> {
+/** Counts a written outcome for the breaker, or reports the lease lost when the write was refused; returns `applied`. */
+function recordSettled(run: RunningTask, applied: boolean, breaker: 'success' | 'failure' | 'none', write: string): boolean {
   const { engine, task } = run;
-  const applied = await engine.settler.settle(settlement);
   if (applied) engine.breaker.record(task.type, run.trial, breaker);
   else {
     engine.breaker.record(task.type, run.trial, 'none');
-    run.loseLease(new LeaseLostError(task.id, `${settlement.outcome.state === 'completed' ? 'completion' : 'failure'} write`));
+    run.loseLease(new LeaseLostError(task.id, write));
   }
   return applied;
 }
@@ -198,20 +224,17 @@ function leaseLost(run: RunningTask): RunOutcome {
   return { state: 'lease_lost', reason: run.stopReason?.message ?? 'lease lost', usage: run.usage };
 }
 
-async function settleSuccess(run: RunningTask, result: JsonValue): Promise<RunOutcome> {
+/** The settlement of a run whose handler returned `result`. */
+function completion(run: RunningTask, result: JsonValue): Settlement {
   const { engine, task } = run;
   run.cleanup();
   const durationMs = engine.clock.now() - run.startedAt;
-  const applied = await settled(
-    run,
-    {
-      outcome: { taskId: task.id, leaseId: run.leaseId, state: 'completed', result, durationMs },
-      deleteCheckpoint: run.hasCheckpoint && !engine.options.keepCheckpointAfterCompletion,
-      events: [engine.events.make('task.completed', { taskId: task.id, runId: task.runId, phaseId: task.phaseId, data: { durationMs, attempt: task.attempt, queue: task.queue, type: task.type } })],
-    },
-    'success',
-  );
-  return applied ? { state: 'completed', usage: run.usage } : leaseLost(run);
+  return {
+    outcome: { taskId: task.id, leaseId: run.leaseId, state: 'completed', result, durationMs, events: undefined },
+    queue: 'ack',
+    deleteCheckpoint: run.hasCheckpoint && !engine.options.keepCheckpointAfterCompletion,
+    events: [engine.events.make('task.completed', { taskId: task.id, runId: task.runId, phaseId: task.phaseId, data: { durationMs, attempt: task.attempt, queue: task.queue, type: task.type } })],
+  };
 }
 
 async function settleFailure(run: RunningTask, failure: unknown, policy: EngineContext['options']['retry'] | null, counts = true): Promise<RunOutcome> {
@@ -260,12 +283,12 @@ async function settleFailure(run: RunningTask, failure: unknown, policy: EngineC
       return { state: 'failed', error: err, willRetry: true, usage: run.usage };
     }
     events.push(engine.events.make('task.retry_scheduled', { ...fields(run), data: { attempt, delayMs } }));
-    settlement = { outcome: { taskId: task.id, leaseId: run.leaseId, state: 'scheduled', error, durationMs }, deleteCheckpoint: false, events };
+    settlement = { outcome: { taskId: task.id, leaseId: run.leaseId, state: 'scheduled', error, durationMs }, queue: 'ack', deleteCheckpoint: false, events };
   } else {
     events.push(engine.events.make('task.dead', { ...fields(run), data: { attempt: task.attempt, error: error.message, code: error.code, queue: task.queue, type: task.type } }));
-    settlement = { outcome: { taskId: task.id, leaseId: run.leaseId, state: 'dead', error, durationMs }, deleteCheckpoint: false, events };
+    settlement = { outcome: { taskId: task.id, leaseId: run.leaseId, state: 'dead', error, durationMs }, queue: 'ack', deleteCheckpoint: false, events };
   }
   run.cleanup();
-  const applied = await settled(run, settlement, counts && retryable ? 'failure' : 'none');
+  const applied = recordSettled(run, await engine.settler.settle(settlement), counts && retryable ? 'failure' : 'none', 'failure write');
   return applied ? { state: 'failed', error: err, willRetry, usage: run.usage } : leaseLost(run);
 }

@@ -33,7 +33,9 @@ export class WorkerPool {
   private heartbeatTimer: TimerHandle | null = null;
   private scaleTimer: TimerHandle | null = null;
   private loopMonitor: TimerHandle | null = null;
-  private readonly settling = new Set<Promise<void>>();
+  /** Runs started and not yet ended (their handler may be done, their outcome still being written). */
+  private settling = 0;
+  private settledWaiters: (() => void)[] = [];
   private readonly unknownTypes = new UnknownTypes();
   private idleWaiters: (() => void)[] = [];
   /** The last event-loop delay the monitor measured (ms past when its timer was due). */
@@ -137,7 +139,7 @@ export class WorkerPool {
     }
     const leftovers = [...this.inflight.values()];
     await Promise.all(leftovers.map((run) => this.release(run)));
-    await Promise.all([...this.settling]);
+    if (this.settling > 0) await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
     await this.drainSettler(Math.max(deadlineMs, 5_000));
     await this.engine.ports.heartbeats
       .remove([heartbeatId.worker(this.engine.workerId)])
@@ -158,6 +160,7 @@ export class WorkerPool {
     this.inflight.delete(run.id);
     await this.engine.settler.settle({
       outcome: { taskId: run.id, leaseId: run.leaseId, state: 'pending' },
+      queue: 'release',
       deleteCheckpoint: false,
       events: [this.engine.events.make('task.released', { taskId: run.id, runId: run.task.runId, phaseId: run.task.phaseId, data: { reason: 'shutdown' } })],
     });
@@ -202,7 +205,7 @@ export class WorkerPool {
     let failures = 0;
     while (this.running) {
       // Running handlers stay within the slots; outcomes still being written add at most as many again.
-      const free = Math.min(this.slots - this.inflight.size, 2 * this.slots - this.settling.size);
+      const free = Math.min(this.slots - this.inflight.size, 2 * this.slots - this.settling);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = null;
@@ -263,17 +266,22 @@ export class WorkerPool {
     this.inflight.set(run.id, run);
     // The slot frees when the handler is done, not when its outcome is written: the next
     // claim overlaps the previous batch's settle instead of waiting a round trip for it.
-    run.onHandlerDone = () => {
-      this.inflight.delete(run.id);
-      this.slotFreed();
-    };
-    const p = runTask(run, this.unknownTypes).finally(() => {
-      this.inflight.delete(run.id);
-      this.settling.delete(p);
-      this.slotFreed();
-    });
-    this.settling.add(p);
+    run.onHandlerDone = this.handlerDone;
+    run.onEnded = this.runEnded;
+    this.settling++;
+    void runTask(run, this.unknownTypes);
   }
+
+  private readonly handlerDone = (run: RunningTask): void => {
+    this.inflight.delete(run.id);
+    this.slotFreed();
+  };
+
+  private readonly runEnded = (run: RunningTask): void => {
+    this.inflight.delete(run.id);
+    if (--this.settling === 0) for (const wake of this.settledWaiters.splice(0)) wake();
+    this.slotFreed();
+  };
 
   /**
    * We hold the task's live delivery, yet its record still runs under another lease: that lease is

@@ -51,6 +51,7 @@ function recordingFlow(opts: { failFirst?: number } = {}) {
 
 const settlement = (taskId: string, leaseId = 'l') => ({
   outcome: { taskId, leaseId, state: 'completed' as const, result: null },
+  queue: 'ack' as const,
   deleteCheckpoint: false,
   events: [] as NewEvent[],
 });
