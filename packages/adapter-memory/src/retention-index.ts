@@ -1,9 +1,10 @@
 // Finished tasks per terminal state, oldest first by (finishedAt, creation order): the order
-// core's `retentionVictims` ranks them in. Retention can only remove a prefix of that order, so a
-// purge hands `retentionVictims` just the oldest `limit` tasks (with `keepLatest` shifted by the
-// newer ones it did not see) and gets exactly the answer the whole set would give, in
-// O(limit · log n) instead of a scan and sort of every task.
-import { isTerminal, retentionVictims, type PurgeOptions, type TaskState, type TerminalState } from '@baton/core/adapter';
+// core's `retentionVictims` ranks them in. What retention removes is always a prefix of that
+// order (everything but the newest `keepLatest`, plus everything finished before the cutoff, both
+// oldest first), so a purge pops just that prefix off the heap: O(removed · log n), with no scan,
+// sort or set of the tasks it keeps. A test checks the answer against `retentionVictims` over
+// every finished task.
+import { isTerminal, type PurgeOptions, type TaskState, type TerminalState } from '@baton/core/adapter';
 import { IndexedHeap, type HeapNode } from './indexed-heap.js';
 
 export interface RetentionNode extends HeapNode {
@@ -58,16 +59,14 @@ export class RetentionIndex {
   /** The tasks retention removes now (`retentionVictims` semantics), taken out of the index. */
   victims(options: PurgeOptions, now: number): RetentionNode[] {
     const heap = this.heaps[options.state];
-    const total = heap.size;
-    // Within the count and the oldest not past the age: nothing goes (the common pass).
-    const oldestNode = heap.peek();
-    if (oldestNode === undefined || (total <= options.keepLatest && oldestNode.finishedAt >= now - options.olderThanMs)) return [];
-    const oldest: RetentionNode[] = [];
-    while (oldest.length < options.limit && heap.size > 0) oldest.push(heap.pop()!);
-    const unseenNewer = total - oldest.length;
-    const victims = retentionVictims(oldest, { olderThanMs: options.olderThanMs, keepLatest: Math.max(0, options.keepLatest - unseenNewer), limit: options.limit }, now);
-    const chosen = new Set(victims);
-    for (const node of oldest) if (!chosen.has(node)) heap.push(node);
-    return victims;
+    const cutoff = now - options.olderThanMs;
+    // The oldest `total - keepLatest` go whatever their age; after them, those finished before the cutoff.
+    const beyondCount = heap.size - options.keepLatest;
+    const out: RetentionNode[] = [];
+    for (let top = heap.peek(); top !== undefined && out.length < options.limit && (out.length < beyondCount || top.finishedAt < cutoff); top = heap.peek()) {
+      out.push(top);
+      heap.pop();
+    }
+    return out;
   }
 }
