@@ -16,9 +16,10 @@ export interface StoredTask extends TaskRecord {
 
 export class MemoryState {
   /**
-   * The current record of each task, never shared: a change copies the record `transitions.*`
-   * returned into the stored one (so that short-lived object dies young instead of turning a
-   * long-lived record into old-generation garbage), and every read hands out a copy.
+   * The current record of each task, never shared: a change is written into the stored object
+   * (in place, or copied from the record `transitions.*` returned, so that short-lived object dies
+   * young instead of turning a long-lived record into old-generation garbage), and every read
+   * hands out a copy.
    */
   readonly tasks = new Map<string, StoredTask>();
   readonly events = new EventRecords();

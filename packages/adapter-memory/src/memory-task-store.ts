@@ -1,6 +1,7 @@
 // In-process TaskStore. Every lifecycle change is `transitions.*` from core applied to the stored
 // record, with the returned fields written back as they are (after copying what came from the
-// caller), so this store writes exactly what the shared state machine defines. Each call does its
+// caller), so this store writes exactly what the shared state machine defines; start and finish,
+// on every task's path, use the transitions' in-place forms instead of a copy. Each call does its
 // work synchronously, which makes every change atomic with the events handed to it: they are
 // appended to the backend's event records in the same step, iff the change applied.
 import {
@@ -151,10 +152,8 @@ export class MemoryTaskStore implements TaskStore {
   startOne(taskId: string, leaseId: string, workerId: string, startedEvent: boolean, now: number): StartResult {
     const t = this.tasks.get(taskId);
     if (t === undefined) return { taskId, task: null, state: null };
-    const next = transitions.start(t, leaseId, workerId, now);
     // A claimer holding the task's delivery learns which stale lease it still runs under.
-    if (next === null) return t.state === 'running' ? { taskId, task: null, state: t.state, leaseId: t.leaseId } : { taskId, task: null, state: t.state };
-    writeBack(t, next);
+    if (!transitions.startInPlace(t, leaseId, workerId, now)) return t.state === 'running' ? { taskId, task: null, state: t.state, leaseId: t.leaseId } : { taskId, task: null, state: t.state };
     if (startedEvent) this.state.events.appendOneFor(t, transitions.startedEvent(t, this.state.nextEventId()));
     return { taskId, task: copyOut(t) };
   }
@@ -168,11 +167,10 @@ export class MemoryTaskStore implements TaskStore {
   finishOne(o: TaskOutcome, now: number): boolean {
     const t = this.tasks.get(o.taskId);
     if (t === undefined) return false;
-    const next = transitions.finish(t, o, now);
-    if (next === null) return false;
-    if (next.result !== null && next.result === o.result) next.result = cloneJson(o.result);
-    if (o.error !== undefined && next.error === o.error) next.error = copyError(o.error);
-    this.apply(t, next, o.events);
+    if (!transitions.finishInPlace(t, o, now)) return false;
+    if (t.result !== null && t.result === o.result) t.result = cloneJson(o.result);
+    if (o.error !== undefined && t.error === o.error) t.error = copyError(o.error);
+    this.changed(t, o.events);
     return true;
   }
 
@@ -285,8 +283,13 @@ export class MemoryTaskStore implements TaskStore {
   /** Stores a changed record and appends the events of its change in the same step. */
   private apply(t: StoredTask, next: StoredTask, events: readonly NewEvent[] | undefined): void {
     writeBack(t, next);
+    this.changed(t, events);
+  }
+
+  /** After a lifecycle change of `t`: its retention entry, and the change's events, in the same step. */
+  private changed(t: StoredTask, events: readonly NewEvent[] | undefined): void {
     if (t.retention !== null || isTerminal(t.state)) this.retention.sync(t);
-    this.state.events.appendFor(next, events);
+    this.state.events.appendFor(t, events);
   }
 
   private remove(t: StoredTask): void {

@@ -73,23 +73,63 @@ export function holdsLease(rec: TaskRecord, leaseId: string): boolean {
 
 export function start<T extends TaskRecord>(rec: T, leaseId: string, workerId: string, now: number): T | null {
   if (rec.state !== 'pending') return null;
-  return { ...rec, state: 'running', leaseId, workerId, startedAt: now, heartbeatAt: now, updatedAt: now };
+  const next = { ...rec };
+  startInPlace(next, leaseId, workerId, now);
+  return next;
+}
+
+/**
+ * `start` written into `rec` itself, for a store whose records are objects it owns (memory): no
+ * copy on every task's path. Returns false, with `rec` untouched, where `start` returns null.
+ */
+export function startInPlace(rec: TaskRecord, leaseId: string, workerId: string, now: number): boolean {
+  if (rec.state !== 'pending') return false;
+  rec.state = 'running';
+  rec.leaseId = leaseId;
+  rec.workerId = workerId;
+  rec.startedAt = now;
+  rec.heartbeatAt = now;
+  rec.updatedAt = now;
+  return true;
 }
 
 export function finish<T extends TaskRecord>(rec: T, o: TaskOutcome, now: number): T | null {
   if (!holdsLease(rec, o.leaseId)) return null;
+  const next = { ...rec };
+  finishInPlace(next, o, now);
+  return next;
+}
+
+/** `finish` written into `rec` itself (see `startInPlace`). Returns false, with `rec` untouched, where `finish` returns null. */
+export function finishInPlace(rec: TaskRecord, o: TaskOutcome, now: number): boolean {
+  if (!holdsLease(rec, o.leaseId)) return false;
   const durationMs = o.durationMs ?? rec.durationMs;
-  // One copy per change (a finish is on every task's path): the lease fields of `unleased` are spelled out here.
+  rec.state = o.state;
+  rec.leaseId = null;
+  rec.workerId = null;
+  rec.heartbeatAt = null;
+  rec.updatedAt = now;
   switch (o.state) {
     case 'completed':
-      return { ...rec, state: 'completed', leaseId: null, workerId: null, heartbeatAt: null, updatedAt: now, result: o.result ?? null, error: null, durationMs, finishedAt: now };
+      rec.result = o.result ?? null;
+      rec.error = null;
+      rec.durationMs = durationMs;
+      rec.finishedAt = now;
+      break;
     case 'dead':
-      return { ...rec, state: 'dead', leaseId: null, workerId: null, heartbeatAt: null, updatedAt: now, error: o.error ?? rec.error, durationMs, finishedAt: now };
+      rec.error = o.error ?? rec.error;
+      rec.durationMs = durationMs;
+      rec.finishedAt = now;
+      break;
     case 'scheduled':
-      return { ...rec, state: 'scheduled', leaseId: null, workerId: null, heartbeatAt: null, updatedAt: now, attempt: rec.attempt + 1, error: o.error ?? rec.error, durationMs };
+      rec.attempt += 1;
+      rec.error = o.error ?? rec.error;
+      rec.durationMs = durationMs;
+      break;
     case 'pending':
-      return unleased(rec, 'pending', now);
+      break;
   }
+  return true;
 }
 
 export function recover<T extends TaskRecord>(rec: T, leaseId: string, maxRecoveries: number, poisonPill: StoredError, now: number): T | null {

@@ -122,3 +122,33 @@ describe('the lifecycle table', () => {
     });
   }
 });
+
+describe('the in-place forms of start and finish', () => {
+  const outcomes = [
+    { taskId: 't1', leaseId: 'L1', state: 'completed' as const, result: 'R', durationMs: 5 },
+    { taskId: 't1', leaseId: 'L1', state: 'scheduled' as const, error: failure, durationMs: 5 },
+    { taskId: 't1', leaseId: 'L1', state: 'dead' as const, error: failure },
+    { taskId: 't1', leaseId: 'L1', state: 'pending' as const },
+  ];
+
+  it('write into the record exactly what the copying forms return', () => {
+    const pending = { ...dead, state: 'pending' as const };
+    const started = { ...pending };
+    expect(transitions.startInPlace(started, 'L2', 'w2', NOW)).toBe(true);
+    expect(started).toEqual(transitions.start(pending, 'L2', 'w2', NOW));
+    for (const o of outcomes) {
+      const finished = { ...running };
+      expect(transitions.finishInPlace(finished, o, NOW)).toBe(true);
+      expect(finished, o.state).toEqual(transitions.finish(running, o, NOW));
+    }
+  });
+
+  it('leave the record untouched where the change does not apply', () => {
+    const notPending = { ...running };
+    expect(transitions.startInPlace(notPending, 'L2', 'w2', NOW)).toBe(false);
+    expect(notPending).toEqual(running);
+    const otherLease = { ...running };
+    expect(transitions.finishInPlace(otherLease, { ...outcomes[0]!, leaseId: 'stale' }, NOW)).toBe(false);
+    expect(otherLease).toEqual(running);
+  });
+});
