@@ -159,7 +159,7 @@ export class SqliteTaskStore implements TaskStore {
       // A claimer holding the task's delivery learns which stale lease it still runs under.
       if (next === null) return record.state === 'running' ? { taskId: c.taskId, task: null, state: 'running', leaseId: record.leaseId } : { taskId: c.taskId, task: null, state: record.state };
       s.start.run(c.leaseId, c.workerId, now, now, now, c.taskId);
-      if (startedEvents) this.events.appendIn([transitions.startedEvent(next, newId())], next.runId, next.phaseId);
+      if (startedEvents) this.events.appendIn([transitions.startedEvent(next, this.ctx.nextEventId())], next.runId, next.phaseId);
       return { taskId: c.taskId, task: next };
     });
   }
