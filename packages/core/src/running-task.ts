@@ -7,6 +7,10 @@ import type { EngineContext } from './engine-context.js';
 import type { TaskCheckpointer } from './checkpoint-manager.js';
 import { BudgetExceededError, type LeaseLostError } from './errors.js';
 import { ProgressReporter } from './run-context.js';
+import type { Hooks } from './hooks.js';
+import type { Registration } from './registry.js';
+
+type RunScope = ReturnType<Hooks['run']>;
 
 export class RunningTask {
   readonly startedAt: number;
@@ -28,7 +32,11 @@ export class RunningTask {
   onEnded: ((run: RunningTask) => void) | null = null;
   /** Created on first use: most handlers never look at their signal. */
   private controller: AbortController | null = null;
-  private onStop: ((reason: Error) => void) | null = null;
+  /** While the run waits for its handler's promise: called once if the run is stopped first. */
+  onStop: ((run: RunningTask, reason: Error) => void) | null = null;
+  /** The handler's registration and the instrumentation scope of the run, once the handler was called. */
+  registered: Registration | null = null;
+  scope: RunScope = null;
   private cp: TaskCheckpointer | null = null;
   private prog: ProgressReporter | null = null;
   private budgetTimer: TimerHandle | null = null;
@@ -91,7 +99,9 @@ export class RunningTask {
     if (this.stopReason) return;
     this.stopReason = reason;
     this.controller?.abort(reason);
-    this.onStop?.(reason);
+    const onStop = this.onStop;
+    this.onStop = null;
+    onStop?.(this, reason);
   }
 
   /**
@@ -105,15 +115,6 @@ export class RunningTask {
     const { engine, task } = this;
     engine.logger.warn({ taskId: task.id, leaseId: this.leaseId, err }, 'lease lost: another worker owns this task now; this run stops and its writes are refused');
     engine.events.emit('task.lease_lost', { taskId: task.id, runId: task.runId, phaseId: task.phaseId, data: { leaseId: this.leaseId, reason: err.message } });
-  }
-
-  /** Settles with the handler's value, or rejects with the stop reason if the run is stopped first. */
-  race(handled: PromiseLike<unknown>): Promise<unknown> {
-    if (this.stopReason) return Promise.reject(this.stopReason);
-    return new Promise((resolve, reject) => {
-      this.onStop = reject;
-      handled.then(resolve, reject);
-    });
   }
 
   armBudgetTimer(ms: number): void {

@@ -14,6 +14,8 @@ import { LeaseLostError, UnknownTaskTypeError, toError } from './errors.js';
 import { newId } from './idempotency.js';
 import type { Settlement } from './settler.js';
 import type { RunOutcome } from './instrumentation.js';
+import type { BreakerDecision } from './circuit-breaker.js';
+import type { Registration } from './registry.js';
 import { RunContext } from './run-context.js';
 import type { RunningTask } from './running-task.js';
 import { corruptRecordError, MAX_CORRUPT_RAW } from './task-transitions.js';
@@ -52,65 +54,118 @@ function fields(run: RunningTask) {
 
 /**
  * Runs the task to an outcome and settles it, then tells the run it ended (`RunningTask.ended`).
- * Never throws. One async frame for the whole common path: every task takes it, and each frame
- * (with its awaits) between the claim and the write is garbage per task.
+ * Never throws. The common path (a known type, a breaker decided from its cache, no checkpoint to
+ * load) has no async frame and no promise of its own: the handler's promise and the settler call
+ * back into the run. Every task takes that path, and each frame, await and promise between the
+ * claim and the write would be garbage per task.
  */
-export async function runTask(run: RunningTask, unknown: UnknownTypes): Promise<void> {
+export function runTask(run: RunningTask, unknown: UnknownTypes): void {
+  const { engine, task } = run;
+  const reg = engine.registry.get(task.type);
+  if (!reg) return void ending(run, releaseUnknownType(run, unknown));
+  unknown.forget(task.id);
+  const decided = engine.breaker.acquire(task.type, task.attempt > 0);
+  if (decided instanceof Promise || task.hasCheckpoint) return void prepareThenRun(run, reg, decided);
+  if (!decided.run) return void ending(run, release(run, 'breaker_open', decided.waitMs));
+  run.trial = decided.trial;
+  runHandler(run, reg, null);
+}
+
+/** Ends the run once a path that settles on its own (release, failure) is done. */
+async function ending(run: RunningTask, settling: Promise<unknown>): Promise<void> {
   try {
-    const { engine, task } = run;
-    const reg = engine.registry.get(task.type);
-    if (!reg) return await releaseUnknownType(run, unknown);
-    unknown.forget(task.id);
-    const decided = engine.breaker.acquire(task.type, task.attempt > 0);
-    const decision = decided instanceof Promise ? await decided : decided;
+    await settling;
+  } finally {
+    run.ended();
+  }
+}
+
+/** The rare start: a breaker state to read first, or a checkpoint to load. */
+async function prepareThenRun(run: RunningTask, reg: Registration, decided: BreakerDecision | Promise<BreakerDecision>): Promise<void> {
+  let handedOver = false;
+  try {
+    const decision = await decided;
     if (!decision.run) return await release(run, 'breaker_open', decision.waitMs);
     run.trial = decision.trial;
-
     let checkpoint: Checkpoint | null = null;
-    if (task.hasCheckpoint) {
+    if (run.task.hasCheckpoint) {
       const loaded = await loadCheckpoint(run);
       if (loaded === undefined) return;
       checkpoint = loaded;
     }
-
-    const scope = engine.hooks.run({ task, workerId: engine.workerId, resumedFrom: checkpoint?.token ?? null });
-    let value: unknown;
-    let failed: unknown = undefined;
-    try {
-      const ctx = new RunContext(run, checkpoint);
-      if (task.budget?.timeMs !== undefined) run.armBudgetTimer(task.budget.timeMs);
-      const out = scope ? scope.wrap(() => reg.handler(task.input, ctx)) : reg.handler(task.input, ctx);
-      value = isThenable(out) ? await run.race(out) : out;
-      if (run.stopReason) failed = run.stopReason;
-    } catch (err) {
-      failed = run.stopReason ?? err;
-    }
-    let outcome: RunOutcome;
-    if (run.detached) {
-      run.cleanup();
-      engine.breaker.record(task.type, run.trial, 'none');
-      outcome = run.stopReason instanceof LeaseLostError ? leaseLost(run) : { state: 'released', reason: run.stopReason?.name ?? 'stopped', usage: run.usage };
-    } else if (failed === undefined) {
-      // undefined: the value is not JSON (or too large), and the run fails with why.
-      let result: JsonValue | undefined;
-      try {
-        result = value === undefined || value === null ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, { maxBytes: engine.options.maxPayloadBytes, maxDepth: engine.options.maxPayloadDepth })) as JsonValue);
-      } catch (err) {
-        failed = err;
-      }
-      if (result === undefined) outcome = await settleFailure(run, failed, reg.retry);
-      else {
-        const applied = recordSettled(run, await engine.settler.settle(completion(run, result)), 'success', 'completion write');
-        if (scope === null) return;
-        outcome = applied ? { state: 'completed', usage: run.usage } : leaseLost(run);
-      }
-    } else {
-      outcome = await settleFailure(run, failed, reg.retry);
-    }
-    scope?.end(outcome);
+    handedOver = true;
+    runHandler(run, reg, checkpoint);
   } finally {
-    run.ended();
+    if (!handedOver) run.ended();
   }
+}
+
+/** Calls the handler; its outcome reaches `handlerSettled`, at once or when its promise settles (or the run is stopped first). */
+function runHandler(run: RunningTask, reg: Registration, checkpoint: Checkpoint | null): void {
+  const { engine, task } = run;
+  const scope = engine.hooks.active ? engine.hooks.run({ task, workerId: engine.workerId, resumedFrom: checkpoint?.token ?? null }) : null;
+  run.registered = reg;
+  run.scope = scope;
+  let out: unknown;
+  try {
+    const ctx = new RunContext(run, checkpoint);
+    if (task.budget?.timeMs !== undefined) run.armBudgetTimer(task.budget.timeMs);
+    out = scope ? scope.wrap(() => reg.handler(task.input, ctx)) : reg.handler(task.input, ctx);
+  } catch (err) {
+    return handlerSettled(run, undefined, run.stopReason ?? err);
+  }
+  if (!isThenable(out)) return handlerSettled(run, out, run.stopReason ?? undefined);
+  if (run.stopReason) return handlerSettled(run, undefined, run.stopReason);
+  // Whichever comes first, the handler's promise or a stop, decides; the other is ignored.
+  run.onStop = handlerStopped;
+  out.then(
+    (value) => {
+      if (run.onStop === null) return;
+      run.onStop = null;
+      handlerSettled(run, value, run.stopReason ?? undefined);
+    },
+    (err: unknown) => {
+      if (run.onStop === null) return;
+      run.onStop = null;
+      handlerSettled(run, undefined, run.stopReason ?? err);
+    },
+  );
+}
+
+function handlerStopped(run: RunningTask, reason: Error): void {
+  handlerSettled(run, undefined, reason);
+}
+
+/** The handler is done (`failed` undefined: it returned `value`): settle the outcome, then end the run. */
+function handlerSettled(run: RunningTask, value: unknown, failed: unknown): void {
+  const { engine, task } = run;
+  const reg = run.registered!;
+  if (run.detached) {
+    run.cleanup();
+    engine.breaker.record(task.type, run.trial, 'none');
+    run.scope?.end(run.stopReason instanceof LeaseLostError ? leaseLost(run) : { state: 'released', reason: run.stopReason?.name ?? 'stopped', usage: run.usage });
+    run.ended();
+    return;
+  }
+  if (failed === undefined) {
+    let result: JsonValue | undefined;
+    try {
+      result = value === undefined || value === null ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, { maxBytes: engine.options.maxPayloadBytes, maxDepth: engine.options.maxPayloadDepth })) as JsonValue);
+    } catch (err) {
+      failed = err;
+    }
+    if (result !== undefined) return engine.settler.settleThen(completion(run, result), run, completionSettled);
+  }
+  void ending(
+    run,
+    settleFailure(run, failed, reg.retry).then((outcome) => run.scope?.end(outcome)),
+  );
+}
+
+function completionSettled(run: RunningTask, written: boolean): void {
+  const applied = recordSettled(run, written, 'success', 'completion write');
+  run.scope?.end(applied ? { state: 'completed', usage: run.usage } : leaseLost(run));
+  run.ended();
 }
 
 /**

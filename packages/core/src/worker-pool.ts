@@ -269,7 +269,7 @@ export class WorkerPool {
     run.onHandlerDone = this.handlerDone;
     run.onEnded = this.runEnded;
     this.settling++;
-    void runTask(run, this.unknownTypes);
+    runTask(run, this.unknownTypes);
   }
 
   private readonly handlerDone = (run: RunningTask): void => {
