@@ -1,9 +1,8 @@
 // Finished tasks per terminal state, oldest first by (finishedAt, creation order): the order
 // core's `retentionVictims` ranks them in. What retention removes is always a prefix of that
 // order (everything but the newest `keepLatest`, plus everything finished before the cutoff, both
-// oldest first), so a purge pops just that prefix off the heap: O(removed · log n), with no scan,
-// sort or set of the tasks it keeps. A test checks the answer against `retentionVictims` over
-// every finished task.
+// oldest first), so a purge pops just that prefix: no scan, sort or set of the tasks it keeps. A
+// test checks the answer against `retentionVictims` over every finished task.
 import { isTerminal, type PurgeOptions, type TaskState, type TerminalState } from '@baton/core/adapter';
 import { IndexedHeap, type HeapNode } from './indexed-heap.js';
 
@@ -12,6 +11,8 @@ export interface RetentionNode extends HeapNode {
   readonly state: TerminalState;
   readonly finishedAt: number;
   readonly order: number;
+  /** Its position in its list's in-order run; -1 while it is not there (in the heap, or gone). */
+  runIndex: number;
 }
 
 /** What the index reads of a stored task; `retention` is the task's node while it is finished. */
@@ -26,11 +27,76 @@ export interface Retained {
 
 const older = (a: RetentionNode, b: RetentionNode): boolean => a.finishedAt < b.finishedAt || (a.finishedAt === b.finishedAt && a.order < b.order);
 
+/**
+ * The finished tasks of one state, oldest first. Tasks mostly finish in that order (finishedAt is
+ * the clock at the finish), so a node that is not older than the last one appended joins an
+ * in-order run: O(1) in and out, where a heap costs a sift per node. Nodes that arrive out of
+ * order (equal finish times with older creation orders, a clock step back) go to a heap, and the
+ * oldest is the older of the two heads.
+ */
+class OldestFirst {
+  /** The run, in order; removed nodes leave null until the head passes them. Positions are absolute: `base` is items[0]'s. */
+  private items: (RetentionNode | null)[] = [];
+  private base = 0;
+  private head = 0;
+  private tail: RetentionNode | null = null;
+  private readonly late = new IndexedHeap<RetentionNode>(older);
+  size = 0;
+
+  push(node: RetentionNode): void {
+    this.size++;
+    if (this.tail !== null && older(node, this.tail)) {
+      this.late.push(node);
+      return;
+    }
+    node.runIndex = this.base + this.items.length;
+    this.items.push(node);
+    this.tail = node;
+  }
+
+  remove(node: RetentionNode): void {
+    this.size--;
+    if (node.runIndex < 0) {
+      this.late.remove(node);
+      return;
+    }
+    this.items[node.runIndex - this.base] = null;
+    node.runIndex = -1;
+    this.compact();
+  }
+
+  peek(): RetentionNode | undefined {
+    const first = this.runHead();
+    const late = this.late.peek();
+    return first === undefined || (late !== undefined && older(late, first)) ? late : first;
+  }
+
+  pop(): RetentionNode | undefined {
+    const top = this.peek();
+    if (top !== undefined) this.remove(top);
+    return top;
+  }
+
+  private runHead(): RetentionNode | undefined {
+    const items = this.items;
+    while (this.head - this.base < items.length && items[this.head - this.base] === null) this.head++;
+    return items[this.head - this.base] ?? undefined;
+  }
+
+  /** Drops the nulls before the head once they are most of the run. */
+  private compact(): void {
+    const dead = this.head - this.base;
+    if (dead < 1_024 || dead * 2 < this.items.length) return;
+    this.items = this.items.slice(dead);
+    this.base = this.head;
+  }
+}
+
 export class RetentionIndex {
-  private readonly heaps: Record<TerminalState, IndexedHeap<RetentionNode>> = {
-    completed: new IndexedHeap(older),
-    dead: new IndexedHeap(older),
-    cancelled: new IndexedHeap(older),
+  private readonly lists: Record<TerminalState, OldestFirst> = {
+    completed: new OldestFirst(),
+    dead: new OldestFirst(),
+    cancelled: new OldestFirst(),
   };
 
   /** Brings the task's entry in line with its state after a change. */
@@ -39,33 +105,33 @@ export class RetentionIndex {
     const node = t.retention;
     if (node !== null) {
       if (node.state === t.state && node.finishedAt === finishedAt) return;
-      this.heaps[node.state].remove(node);
+      this.lists[node.state].remove(node);
       t.retention = null;
     }
     const state = t.state;
     if (!isTerminal(state)) return;
-    const fresh: RetentionNode = { taskId: t.id, state, finishedAt, order: t.order, heapIndex: -1 };
-    this.heaps[state].push(fresh);
+    const fresh: RetentionNode = { taskId: t.id, state, finishedAt, order: t.order, heapIndex: -1, runIndex: -1 };
+    this.lists[state].push(fresh);
     t.retention = fresh;
   }
 
   /** Forgets a task that is being deleted. */
   drop(t: Retained): void {
     if (t.retention === null) return;
-    this.heaps[t.retention.state].remove(t.retention);
+    this.lists[t.retention.state].remove(t.retention);
     t.retention = null;
   }
 
   /** The tasks retention removes now (`retentionVictims` semantics), taken out of the index. */
   victims(options: PurgeOptions, now: number): RetentionNode[] {
-    const heap = this.heaps[options.state];
+    const list = this.lists[options.state];
     const cutoff = now - options.olderThanMs;
     // The oldest `total - keepLatest` go whatever their age; after them, those finished before the cutoff.
-    const beyondCount = heap.size - options.keepLatest;
+    const beyondCount = list.size - options.keepLatest;
     const out: RetentionNode[] = [];
-    for (let top = heap.peek(); top !== undefined && out.length < options.limit && (out.length < beyondCount || top.finishedAt < cutoff); top = heap.peek()) {
+    for (let top = list.peek(); top !== undefined && out.length < options.limit && (out.length < beyondCount || top.finishedAt < cutoff); top = list.peek()) {
       out.push(top);
-      heap.pop();
+      list.pop();
     }
     return out;
   }

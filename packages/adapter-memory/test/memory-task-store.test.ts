@@ -173,6 +173,34 @@ describe('memory task store: pages, counts, retention', () => {
     expect((await b.tasks.get(tasks[3]!.id))?.state).toBe('pending');
   });
 
+  it('purge keeps retentionVictims order over thousands of in-order finishes, removals and a clock step back', async () => {
+    const { clock, b } = setup();
+    const tasks = Array.from({ length: 3_000 }, (_, i) => newTask({ input: { i } }));
+    await b.tasks.create(tasks);
+    await b.tasks.start(tasks.map((t) => ({ taskId: t.id, leaseId: `l-${t.id}`, workerId: 'w' })));
+    // In creation order, 50 per ms (the common case), one batch after the clock stepped back.
+    for (let i = 0; i < tasks.length; i += 50) {
+      if (i === 2_000) await clock.set(clock.now() - 5);
+      await b.tasks.finish(tasks.slice(i, i + 50).map((t) => ({ taskId: t.id, leaseId: `l-${t.id}`, state: 'completed' as const })));
+      await clock.advance(1);
+    }
+    await b.tasks.retry([tasks[10]!.id, tasks[1_500]!.id, tasks[2_010]!.id], { resetAttempts: false });
+    const order = new Map(tasks.map((t, i) => [t.id, i]));
+    for (let round = 0; round < 5; round++) {
+      const options: PurgeOptions = { state: 'completed', olderThanMs: 1_000_000, keepLatest: 200, limit: 700 };
+      const finished = (await b.tasks.list({ limit: 5_000, states: ['completed'] })).tasks;
+      const expected = retentionVictims(
+        finished.map((t) => ({ id: t.id, finishedAt: t.finishedAt!, order: order.get(t.id)! })),
+        options,
+        clock.now(),
+      ).map((e) => e.id);
+      expect(await b.tasks.purge(options)).toBe(expected.length);
+      for (const id of expected) expect(await b.tasks.get(id)).toBeNull();
+      expect((await b.tasks.list({ limit: 5_000, states: ['completed'] })).tasks).toHaveLength(finished.length - expected.length);
+    }
+    expect((await b.tasks.list({ limit: 5_000, states: ['completed'] })).tasks).toHaveLength(200);
+  });
+
   it('purge and delete take the checkpoints and idempotency keys with the task', async () => {
     const { clock, b } = setup();
     const t = await running(b);
