@@ -296,7 +296,7 @@ export class MemoryTaskStore implements TaskStore {
     this.retention.drop(t);
     this.tasks.delete(t.id);
     if (this.keys.get(t.idempotencyKey) === t.id) this.keys.delete(t.idempotencyKey);
-    this.order.removed();
+    this.order.removed(t.order);
     this.state.taskDeleted(t.id);
   }
 }
