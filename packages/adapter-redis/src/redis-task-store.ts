@@ -38,7 +38,7 @@ import { eventArgs } from './event-codec.js';
 import type { RedisArg } from './redis-client.js';
 import type { RedisConnection } from './redis-connection.js';
 import { flags } from './redis-queue.js';
-import { decodeTask, opt, type DecodedTask } from './task-codec.js';
+import { decodeTask, opt, packTask, type DecodedTask } from './task-codec.js';
 
 /** Index entries one list or counts call walks before answering (bounds time inside Redis). */
 const SCAN_BUDGET = 1_000;
@@ -78,10 +78,7 @@ export class RedisTaskStore implements TaskStore {
         t.group ?? '',
         t.runId ?? '',
         t.phaseId ?? '',
-        t.maxRetries,
-        JSON.stringify(t.input),
-        t.budget === null ? '' : JSON.stringify(t.budget),
-        t.traceContext === null ? '' : JSON.stringify(t.traceContext),
+        packTask(t),
         delay,
         ats,
         lines,

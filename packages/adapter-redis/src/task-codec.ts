@@ -2,12 +2,25 @@
 // throws; it is reported as the record's corruption (the store then quarantines the task) and
 // reads as null. Field names are short (see task-lib.lua); an absent or '' field reads as null,
 // 0 or false. JSON fields are parsed with core's prototype-safe parser.
-import { parseJson, transitions, type Corruption, type JsonValue, type TaskRecord, type TaskState } from '@baton/core/adapter';
+import { parseJson, transitions, type Corruption, type JsonValue, type NewTask, type TaskRecord, type TaskState } from '@baton/core/adapter';
 
 /** ARGV encoding of a nullable string for the scripts' `opt()`: '' is null, '=' + value a value. */
 export function opt(value: string | null | undefined): string {
   return value === null || value === undefined ? '' : `=${value}`;
 }
+
+/**
+ * The packed field `x`: the fields set once at create that no script reads (task-lib.lua), as
+ * `id \n priority \n maxRetries \n group \n budget \n traceContext \n input` ('' for null).
+ */
+export function packTask(t: NewTask): string {
+  const budget = t.budget === null ? '' : JSON.stringify(t.budget);
+  const trace = t.traceContext === null ? '' : JSON.stringify(t.traceContext);
+  return `${t.id}\n${t.priority}\n${t.maxRetries}\n${t.group ?? ''}\n${budget}\n${trace}\n${JSON.stringify(t.input)}`;
+}
+
+/** The parts of `x` after the fixed ones, in order, as the JSON fields they hold. */
+const PACKED_JSON = ['budget', 'traceContext', 'input'] as const;
 
 export interface DecodedTask {
   task: TaskRecord;
@@ -66,16 +79,12 @@ export function decodeTask(flat: Reply): DecodedTask | null {
     switch (k) {
       case 'st': state = v; break;
       case 'sq': seq = Number(v); break;
-      case 'id': task.id = v; break;
       case 'ty': task.type = v; break;
       case 'q': task.queue = v; break;
-      case 'pr': task.priority = Number(v); break;
-      case 'g': task.group = v; break;
       case 'k': task.idempotencyKey = v; break;
       case 'ru': task.runId = v; break;
       case 'ph': task.phaseId = v; break;
       case 'a': task.attempt = Number(v); break;
-      case 'mr': task.maxRetries = Number(v); break;
       case 'rc': task.recoveries = Number(v); break;
       case 'uc': task.usage.costUsd = Number(v); break;
       case 'ut': task.usage.tokens = Number(v); break;
@@ -88,6 +97,7 @@ export function decodeTask(flat: Reply): DecodedTask | null {
       case 'sa': task.startedAt = Number(v); break;
       case 'hb': task.heartbeatAt = Number(v); break;
       case 'fa': task.finishedAt = Number(v); break;
+      case 'x': json = unpack(task, v, json); break;
       default: {
         const name = JSON_FIELDS.get(k);
         if (name !== undefined) (json ??= []).push([name, v]);
@@ -116,11 +126,33 @@ export function decodeTask(flat: Reply): DecodedTask | null {
   return { task, seq, corrupt };
 }
 
+/**
+ * Reads `x` into the task; its JSON parts join `json` and are decoded with the other JSON fields,
+ * each reported by its own name. Parts missing from a cut-short field read as null.
+ */
+function unpack(task: TaskRecord, v: string, json: [name: JsonField, text: string][] | null): [name: JsonField, text: string][] | null {
+  let at = 0;
+  const next = (): string | null => {
+    if (at > v.length) return null;
+    const nl = v.indexOf('\n', at);
+    const part = nl < 0 ? v.slice(at) : v.slice(at, nl);
+    at = nl < 0 ? v.length + 1 : nl + 1;
+    return part;
+  };
+  task.id = next() ?? '';
+  task.priority = Number(next() ?? 0);
+  task.maxRetries = Number(next() ?? 0);
+  task.group = next() || null;
+  for (const name of PACKED_JSON) {
+    // The input is the rest: whatever bytes a bad write left in it stay the input's.
+    const text = name === 'input' ? (at > v.length ? null : v.slice(at)) : next();
+    if (text) (json ??= []).push([name, text]);
+  }
+  return json;
+}
+
 type JsonField = 'input' | 'budget' | 'traceContext' | 'progress' | 'result' | 'error' | 'corruption';
 const JSON_FIELDS: ReadonlyMap<unknown, JsonField> = new Map([
-  ['i', 'input'],
-  ['b', 'budget'],
-  ['tc', 'traceContext'],
   ['p', 'progress'],
   ['r', 'result'],
   ['e', 'error'],

@@ -9,7 +9,24 @@ import { REDIS_URL } from './helpers.js';
 /** Not UTF-8, not JSON: what a foreign writer or a bad migration might leave. */
 export const GARBAGE = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x00, 0x3a, 0x5b]);
 
-const FIELD = { input: 'i', budget: 'b', error: 'e', result: 'r' } as const;
+const FIELD = { error: 'e', result: 'r' } as const;
+/** Parts of the packed field `x` (task-lib.lua): input and budget live there. */
+const PACKED_PART = { budget: 4, input: 6 } as const;
+
+/** Replaces one '\n'-separated part of the task's `x` with GARBAGE, bytes kept as they are. */
+async function corruptPacked(r: Redis, key: string, part: number): Promise<void> {
+  const x = await r.hgetBuffer(key, 'x');
+  if (x === null) throw new Error(`${key} has no packed field`);
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (let nl = x.indexOf(0x0a); nl >= 0 && parts.length < 6; nl = x.indexOf(0x0a, at)) {
+    parts.push(x.subarray(at, nl));
+    at = nl + 1;
+  }
+  parts.push(x.subarray(at));
+  parts[part] = GARBAGE;
+  await r.hset(key, 'x', Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from('\n'), p]))));
+}
 
 // Rewrites the stream with one event line replaced: stream entries cannot be edited in place.
 const CORRUPT_EVENT = `
@@ -45,7 +62,12 @@ async function withRedis<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
 }
 
 export const corruptionHooks: CorruptionHooks<RedisBackend> = {
-  corruptTaskField: (b, taskId, field) => withRedis(async (r) => void (await r.hset(keysOf(b).task(taskId), FIELD[field], GARBAGE))),
+  corruptTaskField: (b, taskId, field) =>
+    withRedis(async (r) => {
+      const key = keysOf(b).task(taskId);
+      if (field === 'input' || field === 'budget') await corruptPacked(r, key, PACKED_PART[field]);
+      else await r.hset(key, FIELD[field], GARBAGE);
+    }),
   corruptCheckpoint: (b, taskId) => withRedis(async (r) => void (await r.hset(keysOf(b).checkpoint(taskId), 'b', Buffer.from([0x00, 0xff, 0x13, 0x37, 0x8b])))),
   corruptTimer: (b, timerId) => withRedis(async (r) => void (await r.hset(keysOf(b).timer(timerId), 'pl', GARBAGE))),
   corruptEvent: (b, seq) => withRedis(async (r) => void (await r.eval(CORRUPT_EVENT, 1, keysOf(b).events, seq, GARBAGE))),

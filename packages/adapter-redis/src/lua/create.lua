@@ -4,18 +4,18 @@
 -- (TaskFlow.createAndEnqueue: no moment where a task exists undelivered); its events are
 -- appended iff it was created.
 -- KEYS[1] the meta hash (routing only)
--- ARGV[4..] 16 per task: id, type, idempotencyKey, keyTtlMs, queue, priority, group, runId, phaseId
---   ('' for null), maxRetries, input JSON, budget JSON, traceContext JSON ('' for null), delayMs
---   ('' to create only), the events' `at`s (comma-separated), the events' JSON lines
+-- ARGV[4..] 13 per task: id, type, idempotencyKey, keyTtlMs, queue, priority, group, runId, phaseId
+--   ('' for null), the packed fields `x` (see task-lib), delayMs ('' to create only), the events'
+--   `at`s (comma-separated), the events' JSON lines
 -- Reply: flat taskId, duplicate (1/0), ...
 -- @include event-lib
 -- @include queue-lib
 -- @include task-lib
 local now = nowMs()
-local n = (#ARGV - 3) / 16
+local n = (#ARGV - 3) / 13
 local seq = redis.call('INCRBY', K.seq, n) - n
 local out = {}
-for i = 4, #ARGV, 16 do
+for i = 4, #ARGV, 13 do
   local id, key, ttl = ARGV[i], ARGV[i + 2], ARGV[i + 3]
   local keyKey = K_idempotencyKey(key)
   local tk = K_task(id)
@@ -36,9 +36,7 @@ for i = 4, #ARGV, 16 do
   else
     seq = seq + 1
     local q, g, runId, phaseId = ARGV[i + 4], ARGV[i + 6], nz(ARGV[i + 7]), nz(ARGV[i + 8])
-    local f = { 'st', 'pending', 'sq', seq, 'ca', now, 'ua', now, 'id', id, 'ty', ARGV[i + 1], 'k', key,
-      'q', q, 'pr', ARGV[i + 5], 'mr', ARGV[i + 9], 'i', ARGV[i + 10] }
-    if g ~= '' then add(f, 'g', g) end
+    local f = { 'st', 'pending', 'sq', seq, 'ca', now, 'ua', now, 'ty', ARGV[i + 1], 'k', key, 'q', q, 'x', ARGV[i + 9] }
     if runId then
       add(f, 'ru', runId)
       push(ZADDS, K_run(runId), seq, id)
@@ -47,12 +45,10 @@ for i = 4, #ARGV, 16 do
       add(f, 'ph', phaseId)
       push(ZADDS, K_phase(phaseId), seq, id)
     end
-    if ARGV[i + 11] ~= '' then add(f, 'b', ARGV[i + 11]) end
-    if ARGV[i + 12] ~= '' then add(f, 'tc', ARGV[i + 12]) end
     redis.call('HSET', tk, unpack(f))
     push(ZADDS, K.active, seq, id)
-    if ARGV[i + 13] ~= '' then enqueueOne(id, q, tonumber(ARGV[i + 5]), g, tonumber(ARGV[i + 13]), seq, now) end
-    if ARGV[i + 15] ~= '' then addEventsFor(runId, phaseId, ARGV[i + 14], ARGV[i + 15]) end
+    if ARGV[i + 10] ~= '' then enqueueOne(id, q, tonumber(ARGV[i + 5]), g, tonumber(ARGV[i + 10]), seq, now) end
+    if ARGV[i + 12] ~= '' then addEventsFor(runId, phaseId, ARGV[i + 11], ARGV[i + 12]) end
     out[#out + 1] = id
     out[#out + 1] = 0
   end

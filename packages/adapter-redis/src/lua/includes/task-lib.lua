@@ -3,11 +3,16 @@
 -- `transitions` suite compares every stored field with what those functions return).
 --
 -- K_task(id) hash (a field absent or '' reads as null / 0 / false):
---   id · st state · sq creation seq · ca/ua/sa/hb/fa created/updated/started/heartbeat/finished ms
---   ty type · k idempotency key · q queue · pr priority · g group · ru runId · ph phaseId
---   mr maxRetries · a attempt · rc recoveries · uc/ut usage · l leaseId · w workerId
---   cp hasCheckpoint · d durationMs · JSON: i input, b budget, tc traceContext, p progress,
+--   st state · sq creation seq · ca/ua/sa/hb/fa created/updated/started/heartbeat/finished ms
+--   ty type · k idempotency key · q queue · ru runId · ph phaseId · a attempt · rc recoveries
+--   uc/ut usage · l leaseId · w workerId · cp hasCheckpoint · d durationMs · JSON: p progress,
 --   r result, e error, cr corruption
+--   x: the fields no script reads, written once at create (task-codec.ts packs and unpacks them):
+--   id \n priority \n maxRetries \n group \n budget JSON \n traceContext JSON \n input JSON ('' for
+--   null). One field instead of seven: each hash field costs every create's HSET and every
+--   start's HGETALL. None of the parts holds a raw newline (ids and groups are control-free
+--   text, JSON.stringify escapes newlines), and the input comes last, so no bytes in it can
+--   shift the other parts.
 -- Indexes: K.active (pending, running, scheduled) and K_finishedBySeq(state) by creation seq;
 -- K_finishedByTime(state) by finish time (retention); K_run / K_phase by creation seq.
 
