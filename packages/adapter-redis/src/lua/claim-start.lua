@@ -17,7 +17,7 @@ for i = 1, #claimed, 2 do
   claims[#claims + 1] = claimed[i + 1]
   claims[#claims + 1] = ARGV[7]
 end
-local starts = startAll(claims, ARGV[8] == '1', now)
+local starts = startAll(claims, ARGV[8] == '1', NOW_TEXT)
 local out = {}
 for i = 1, #claimed, 2 do
   out[#out + 1] = claimed[i]

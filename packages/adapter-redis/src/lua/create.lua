@@ -36,7 +36,7 @@ for i = 4, #ARGV, 13 do
   else
     seq = seq + 1
     local q, g, runId, phaseId = ARGV[i + 4], ARGV[i + 6], nz(ARGV[i + 7]), nz(ARGV[i + 8])
-    local f = { 'st', 'pending', 'sq', seq, 'ca', now, 'ua', now, 'ty', ARGV[i + 1], 'k', key, 'q', q, 'x', ARGV[i + 9] }
+    local f = { 'st', 'pending', 'sq', seq, 'ca', NOW_TEXT, 'ua', NOW_TEXT, 'ty', ARGV[i + 1], 'k', key, 'q', q, 'x', ARGV[i + 9] }
     if runId then
       add(f, 'ru', runId)
       push(ZADDS, K_run(runId), seq, id)

@@ -18,7 +18,7 @@ local records = hmgetAll(K.deliveries, ids)
 local acked = {}
 for i = 4, #ARGV, 11 do
   local id, leaseId = ARGV[i], ARGV[i + 1]
-  local cur = finishTask(id, leaseId, ARGV[i + 2], nz(ARGV[i + 3]), nz(ARGV[i + 4]), nz(ARGV[i + 5]), now)
+  local cur = finishTask(id, leaseId, ARGV[i + 2], nz(ARGV[i + 3]), nz(ARGV[i + 4]), nz(ARGV[i + 5]), NOW_TEXT)
   if cur then
     addEventsFor(nz(cur[4]), nz(cur[5]), ARGV[i + 6], ARGV[i + 7])
     local action = ARGV[i + 8]

@@ -8,7 +8,7 @@
 local now = nowMs()
 local out = {}
 for i = 4, #ARGV, 8 do
-  local cur = finishTask(ARGV[i], ARGV[i + 1], ARGV[i + 2], nz(ARGV[i + 3]), nz(ARGV[i + 4]), nz(ARGV[i + 5]), now)
+  local cur = finishTask(ARGV[i], ARGV[i + 1], ARGV[i + 2], nz(ARGV[i + 3]), nz(ARGV[i + 4]), nz(ARGV[i + 5]), NOW_TEXT)
   if cur then
     addEventsFor(nz(cur[4]), nz(cur[5]), ARGV[i + 6], ARGV[i + 7])
     out[#out + 1] = 1

@@ -9,7 +9,7 @@
 local claims = {}
 for i = 5, #ARGV do claims[#claims + 1] = ARGV[i] end
 local now = nowMs()
-local out = startAll(claims, ARGV[4] == '1', now)
+local out = startAll(claims, ARGV[4] == '1', NOW_TEXT)
 flushEvents()
 table.insert(out, 1, now)
 return out

@@ -1,8 +1,9 @@
 -- The queue, pasted in place of `-- @include queue-lib`; needs core-lib and event-lib.
 --
 -- A delivery is one field of K.deliveries: taskId → `state \t queue \t priority \t seq \t x \t group`
--- with state r (ready, x = readyAt), d (delayed, x = due ms) or l (leased, x = leaseId); group ''
--- is none. HSETNX on that hash is the "one live delivery per task" gate. Ready deliveries sit in
+-- with state r (ready, x = readyKey: its ready member without the taskId, so a claim checks an
+-- entry against its record with one concatenation), d (delayed, x = due ms) or l (leased,
+-- x = leaseId); group '' is none. HSETNX on that hash is the "one live delivery per task" gate. Ready deliveries sit in
 -- their queue's zset K_ready(q), score −priority, member <readyAt hex12><seq hex12><taskId>: Redis
 -- orders equal scores by member bytes, so a zset head is the highest priority, then the oldest
 -- readiness, then the oldest enqueue. A grouped delivery waits in its group's lane K_lane(q, g)
@@ -23,8 +24,8 @@ local function deliveryRecord(s, q, pr, sq, x, g)
   return s .. '\t' .. q .. '\t' .. pr .. '\t' .. sq .. '\t' .. x .. '\t' .. g
 end
 
-local function readyMember(readyAt, seq, id)
-  return string.format('%012x%012x', readyAt, seq) .. id
+local function readyKey(readyAt, seq)
+  return string.format('%012x%012x', readyAt, seq)
 end
 
 -- Claim order of two zset entries: score, then readiness and enqueue order (compared as numbers,
@@ -117,15 +118,16 @@ end
 
 -- Makes a delivery ready in its queue, readiness `readyAt`.
 local function makeReady(id, q, pr, sq, readyAt, g)
-  redis.call('HSET', K.deliveries, id, deliveryRecord('r', q, pr, sq, readyAt, g))
-  local member = readyMember(readyAt, sq, id)
+  local key = readyKey(readyAt, sq)
+  redis.call('HSET', K.deliveries, id, deliveryRecord('r', q, pr, sq, key, g))
+  local member = key .. id
   if g == '' then redis.call('ZADD', K_ready(q), -pr, member) else laneAdd(q, g, -pr, member) end
   WAKE[q] = true
 end
 
 -- Takes a ready delivery out of the ready set (its record is rewritten by the caller).
 local function dropReady(id, d)
-  local member = readyMember(tonumber(d.x), d.sq, id)
+  local member = d.x .. id
   local wasHead = redis.call('ZREM', K_ready(d.q), member) == 1
   if d.g ~= '' and redis.call('ZREM', K_lane(d.q, d.g), member) == 1 then
     if wasHead then laneAdvance(d.q, d.g) elseif redis.call('ZCARD', K_lane(d.q, d.g)) == 0 then redis.call('SREM', K_groupLanes(d.q), d.g) end
@@ -199,8 +201,9 @@ local function enqueueOne(id, q, pr, g, delay, seq, now)
     if redis.call('HSETNX', K.deliveries, id, deliveryRecord('d', q, pr, seq, now + delay, g)) == 0 then return false end
     redis.call('ZADD', K_delayed(q), now + delay, id)
   else
-    if redis.call('HSETNX', K.deliveries, id, deliveryRecord('r', q, pr, seq, now, g)) == 0 then return false end
-    local member = readyMember(now, seq, id)
+    local key = readyKey(now, seq)
+    if redis.call('HSETNX', K.deliveries, id, deliveryRecord('r', q, pr, seq, key, g)) == 0 then return false end
+    local member = key .. id
     if g == '' then redis.call('ZADD', K_ready(q), -pr, member) else laneAdd(q, g, -pr, member) end
   end
   WAKE[q] = true
@@ -233,6 +236,8 @@ local function claimDeliveries(queues, limit, expiry, now)
   end
   local out, heads, taking = {}, {}, {}
   local dvs, leases = {}, {}
+  -- Formatted once: a number passed to redis.call is formatted anew for every element.
+  local expiryText = tostring(expiry)
   local function untake(q)
     local t = taking[q]
     if t and #t > 0 then chunked('ZREM', K_ready(q), t) end
@@ -271,7 +276,7 @@ local function claimDeliveries(queues, limit, expiry, now)
     t[#t + 1] = bestM
     local id = string.sub(bestM, 25)
     local d = parseDelivery(v)
-    if d == nil or d.s ~= 'r' or d.q ~= bestQ or readyMember(tonumber(d.x), d.sq, id) ~= bestM then
+    if d == nil or d.s ~= 'r' or d.q ~= bestQ or d.x .. id ~= bestM then
       -- Not a delivery this store wrote (or one whose record moved on): set aside, never handed out.
       if d == nil then quarantineDelivery(id, v, 'ready entry has no decodable delivery record', now)
       else addQuarantined('delivery', bestM, 'ready entry does not match its delivery record', bestM, now) end
@@ -291,7 +296,7 @@ local function claimDeliveries(queues, limit, expiry, now)
       local leaseId = ID_BASE .. n
       dvs[#dvs + 1] = id
       dvs[#dvs + 1] = deliveryRecord('l', bestQ, d.pr, d.sq, leaseId, d.g)
-      leases[#leases + 1] = expiry
+      leases[#leases + 1] = expiryText
       leases[#leases + 1] = id
       out[#out + 1] = id
       out[#out + 1] = leaseId

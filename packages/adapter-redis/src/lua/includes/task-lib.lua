@@ -34,6 +34,9 @@ local function reindex(id, from, to, seq, now)
   if TERMINAL[to] then push(ZADDS, K_finishedByTime(to), now, id) end
 end
 
+-- Every function below only writes `now`, never computes with it: the hot callers pass NOW_TEXT,
+-- since a number handed to redis.call is formatted anew each time (~0.3 µs per field).
+
 -- The lease fields every change that ends or hands back a run clears, with updatedAt = now.
 local function unleased(to, now)
   return { 'st', to, 'ua', now, 'l', '', 'w', '', 'hb', '' }
