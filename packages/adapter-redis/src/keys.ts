@@ -13,7 +13,10 @@ const FIXED = {
   deliveries: 'qdv',
   /** Zset taskId → lease expiry (Redis ms) of every leased delivery. */
   leases: 'qleases',
-  /** Set of queue names that had deliveries or settings. */
+  /**
+   * Hash: name → until when (Redis ms) a claim waits on it ('0': none) of every queue that had
+   * deliveries or settings. One field for both: a write that may wake a queue reads it once.
+   */
   queueNames: 'queues',
   /** Hash taskId → a delivery record that could not be decoded, set aside. */
   deliveriesQuarantined: 'qx',
@@ -51,8 +54,6 @@ const NAMESPACED = {
   groupLanes: 'qgr:',
   /** Stream of at most one entry, added whenever a queue may have become claimable: what waiting claims block on. */
   wake: 'qw:',
-  /** String with a TTL: set by a claim that waits on the queue, so writes know to add a wake entry. */
-  waiting: 'qwt:',
   /** Hash: one task. */
   task: 't:',
   /** String: idempotency key → task id, with the key's TTL. */

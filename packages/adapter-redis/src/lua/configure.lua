@@ -43,7 +43,7 @@ if ARGV[7] ~= '' then
   end
 end
 QM[q] = nil
-redis.call('SADD', K.queueNames, q)
+redis.call('HSETNX', K.queueNames, q, 0)
 redis.call('XADD', K_wake(q), 'MAXLEN', 1, '*', 'w', 1)
 local v = redis.call('HMGET', key, 'p', 'c', 'gc', 'rm', 'rp')
 return { v[1] or '0', v[2] or '', v[3] or '', v[4] or '', v[5] or '' }

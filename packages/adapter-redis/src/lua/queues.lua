@@ -26,7 +26,9 @@ local function readyCount(q)
 end
 local total = { 0, redis.call('ZCARD', K.leases), expiredTotal, 0 }
 local out = {}
-for _, q in ipairs(redis.call('SMEMBERS', K.queueNames)) do
+local names = redis.call('HGETALL', K.queueNames)
+for i = 1, #names, 2 do
+  local q = names[i]
   local m = redis.call('HMGET', K_queueMeta(q), 'p', 'c', 'gc', 'rm', 'rp', 'l', 'cf')
   local ready = readyCount(q)
   local delayed = redis.call('ZCOUNT', K_delayed(q), '(' .. now, '+inf')
@@ -34,7 +36,8 @@ for _, q in ipairs(redis.call('SMEMBERS', K.queueNames)) do
   total[1] = total[1] + ready
   total[4] = total[4] + delayed
   if ready + delayed + leased == 0 and m[7] ~= '1' then
-    redis.call('SREM', K.queueNames, q)
+    -- Forgotten only while no claim waits on it: its waiting mark lives in the same field.
+    if (tonumber(names[i + 1]) or 0) <= now then redis.call('HDEL', K.queueNames, q) end
   elseif ARGV[4] == 'queues' then
     out[#out + 1] = { q, m[1] or '0', m[2] or '', m[3] or '', m[4] or '', m[5] or '', ready, leased, expired[q] or 0, delayed }
   end

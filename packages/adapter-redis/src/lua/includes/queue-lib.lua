@@ -311,15 +311,16 @@ local function claimDeliveries(queues, limit, expiry, now)
 end
 
 -- For a claim that found nothing and waits up to waitMs: the last wake entry of each listed
--- queue (a blocking XREAD after them returns on the next one; the queue is marked as waited on,
--- so writes add wake entries) and the ms until a delayed delivery is due or a rate limit lets a
--- ready one through (-1: none).
+-- queue (a blocking XREAD after them returns on the next one; the queue is marked as waited on
+-- until now + waitMs + 30 s, so writes add wake entries) and the ms until a delayed delivery is
+-- due or a rate limit lets a ready one through (-1: none).
 local function wakeInfo(queues, waitMs, now)
   local ids = {}
   local at = nil
   local ttl = waitMs + 30000
   for i, q in ipairs(queues) do
-    if redis.call('PTTL', K_waiting(q)) < ttl then redis.call('SET', K_waiting(q), 1, 'PX', ttl) end
+    -- Never shortened: another claim may wait on the queue for longer.
+    if (tonumber(redis.call('HGET', K.queueNames, q)) or 0) < now + ttl then redis.call('HSET', K.queueNames, q, now + ttl) end
     local last = redis.call('XREVRANGE', K_wake(q), '+', '-', 'COUNT', 1)
     ids[i] = #last > 0 and last[1][1] or '0-0'
     local first = redis.call('ZRANGE', K_delayed(q), 0, 0, 'WITHSCORES')
@@ -341,10 +342,17 @@ local function flushQueues()
     if m.bucket then redis.call('HSET', K_queueMeta(q), 'rt', m.tat, 'ro', m.origin) end
     m.delta, m.bucket = 0, false
   end
+  local now = nil
   for q in pairs(WAKE) do
-    redis.call('SADD', K.queueNames, q)
-    -- Only while a claim waits on the queue: an XADD costs several times the check.
-    if redis.call('EXISTS', K_waiting(q)) == 1 then redis.call('XADD', K_wake(q), 'MAXLEN', 1, '*', 'w', 1) end
+    -- One read both registers the queue and tells whether a claim waits on it (then, and only
+    -- then, a wake entry: an XADD costs several times the check).
+    local mark = redis.call('HGET', K.queueNames, q)
+    if not mark then
+      redis.call('HSET', K.queueNames, q, 0)
+    else
+      now = now or (NOW_TEXT ~= '' and tonumber(NOW_TEXT)) or nowMs()
+      if (tonumber(mark) or 0) > now then redis.call('XADD', K_wake(q), 'MAXLEN', 1, '*', 'w', 1) end
+    end
   end
   WAKE = {}
 end
