@@ -50,9 +50,9 @@ export interface PostgresBackendOptions {
   /** Fired timers are kept this long for audit, then pruned. @default 7 days */
   firedTimerRetentionMs?: number;
   /**
-   * After a retention pass, VACUUM the tables it deleted from once their dead rows pass a fifth
-   * of the live ones, so their files stop growing without waiting for autovacuum (which visits
-   * a table once a minute at best). Needs the role that owns the tables; with another role, or
+   * After each retention pass, VACUUM the tables retention deletes from (tasks, idempotency keys,
+   * events) once their dead rows — deleted or left behind by updates — pass a fifth of the live
+   * ones, so their files stop growing between autovacuum's visits (once a minute at best). Needs the role that owns the tables; with another role, or
    * false, autovacuum alone does it. @default true
    */
   vacuum?: boolean;

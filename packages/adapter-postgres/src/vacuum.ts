@@ -1,9 +1,9 @@
 // Retention's deletes and every task's row updates leave dead row versions, and only VACUUM makes
 // their space reusable. Autovacuum looks at a table once a minute at best (autovacuum_naptime is
 // server-wide), so a queue that finishes thousands of tasks a second appends to its files for
-// that minute and keeps the size. After each retention pass the tables it deleted from are
-// vacuumed once their dead rows pass a fifth of the live ones: autovacuum's own rule, checked at
-// the pace retention runs. A role that does not own the tables (the README's runtime role) leaves
+// that minute and keeps the size. After each retention pass the tables retention deletes from
+// are vacuumed once their dead rows (deleted, or old versions left by updates) pass a fifth of
+// the live ones: autovacuum's own rule, checked at the pace retention runs. A role that does not own the tables (the README's runtime role) leaves
 // it to autovacuum.
 import type { Db } from './db.js';
 
