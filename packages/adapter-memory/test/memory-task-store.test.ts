@@ -8,6 +8,21 @@ import { FakeClock, memoryBackend } from '@baton/memory';
 const event = (over: Partial<NewEvent> = {}): NewEvent => ({ id: `e-${Math.random()}`, type: 'task.completed', at: 1, runId: 'wrong', phaseId: 'wrong', taskId: null, workerId: null, data: {}, ...over });
 const blob = { token: 't', encoding: 'json' as const, body: new Uint8Array([123, 125]), sizeBytes: 2 };
 
+/** Purges with `options` and checks that exactly retentionVictims' pick went (`tasks` in creation order); returns how many. */
+async function purgeMatchesVictims(b: ReturnType<typeof setup>['b'], clock: FakeClock, tasks: readonly NewTask[], options: PurgeOptions): Promise<number> {
+  const finished = (await b.tasks.list({ limit: 5_000, states: [options.state] })).tasks;
+  const order = new Map(tasks.map((t, i) => [t.id, i]));
+  const expected = retentionVictims(
+    finished.map((t) => ({ id: t.id, finishedAt: t.finishedAt!, order: order.get(t.id)! })),
+    options,
+    clock.now(),
+  ).map((e) => e.id);
+  expect(await b.tasks.purge(options)).toBe(expected.length);
+  for (const id of expected) expect(await b.tasks.get(id)).toBeNull();
+  expect((await b.tasks.list({ limit: 5_000, states: [options.state] })).tasks).toHaveLength(finished.length - expected.length);
+  return expected.length;
+}
+
 function setup(now = 1_000_000) {
   const clock = new FakeClock({ now });
   return { clock, b: memoryBackend({ clock }) };
@@ -158,17 +173,7 @@ describe('memory task store: pages, counts, retention', () => {
       { state: 'completed', olderThanMs: 0, keepLatest: 3, limit: 1_000 },
     ];
     for (const options of rounds) {
-      const finished = (await b.tasks.list({ limit: 1_000, states: [options.state] })).tasks;
-      const order = new Map(tasks.map((t, i) => [t.id, i]));
-      const expected = retentionVictims(
-        finished.map((t) => ({ id: t.id, finishedAt: t.finishedAt!, order: order.get(t.id)! })),
-        options,
-        clock.now(),
-      ).map((e) => e.id);
-      expect(await b.tasks.purge(options)).toBe(expected.length);
-      expect(expected.length).toBeGreaterThan(0);
-      for (const id of expected) expect(await b.tasks.get(id)).toBeNull();
-      expect((await b.tasks.list({ limit: 1_000, states: [options.state] })).tasks).toHaveLength(finished.length - expected.length);
+      expect(await purgeMatchesVictims(b, clock, tasks, options)).toBeGreaterThan(0);
     }
     expect((await b.tasks.get(tasks[3]!.id))?.state).toBe('pending');
   });
@@ -185,18 +190,8 @@ describe('memory task store: pages, counts, retention', () => {
       await clock.advance(1);
     }
     await b.tasks.retry([tasks[10]!.id, tasks[1_500]!.id, tasks[2_010]!.id], { resetAttempts: false });
-    const order = new Map(tasks.map((t, i) => [t.id, i]));
     for (let round = 0; round < 5; round++) {
-      const options: PurgeOptions = { state: 'completed', olderThanMs: 1_000_000, keepLatest: 200, limit: 700 };
-      const finished = (await b.tasks.list({ limit: 5_000, states: ['completed'] })).tasks;
-      const expected = retentionVictims(
-        finished.map((t) => ({ id: t.id, finishedAt: t.finishedAt!, order: order.get(t.id)! })),
-        options,
-        clock.now(),
-      ).map((e) => e.id);
-      expect(await b.tasks.purge(options)).toBe(expected.length);
-      for (const id of expected) expect(await b.tasks.get(id)).toBeNull();
-      expect((await b.tasks.list({ limit: 5_000, states: ['completed'] })).tasks).toHaveLength(finished.length - expected.length);
+      await purgeMatchesVictims(b, clock, tasks, { state: 'completed', olderThanMs: 1_000_000, keepLatest: 200, limit: 700 });
     }
     expect((await b.tasks.list({ limit: 5_000, states: ['completed'] })).tasks).toHaveLength(200);
   });

@@ -227,15 +227,9 @@ export class RedisTaskStore implements TaskStore {
         if (d === null) return { taskId, task: null, state: null };
         started.push(d);
         if (d.corrupt !== null) return { taskId, task: d.task };
-        // transitions.start, written in place on the fresh record (the script wrote these fields).
-        const task = d.task;
-        task.state = 'running';
-        task.leaseId = leaseId;
-        task.workerId = workerId;
-        task.startedAt = now;
-        task.heartbeatAt = now;
-        task.updatedAt = now;
-        return { taskId, task };
+        // transitions.start on the fresh record, which is ours to write (the script wrote these fields).
+        transitions.startInPlace(d.task, leaseId, workerId, now);
+        return { taskId, task: d.task };
       }
       if (typeof r !== 'string') return { taskId, task: null, state: null };
       const tab = r.indexOf('\t');
