@@ -1,7 +1,7 @@
 // State shared by the stores of one memory backend: its clock (the "backend clock"), the task
 // map the checkpoint store fences against, the event records every store appends to in the same
 // synchronous step as its write (`atomicEvents`), and the closed flag every call checks.
-import { BackendUnavailableError, newId, type Clock, type TaskRecord } from '@baton/core/adapter';
+import { BackendUnavailableError, type Clock, type TaskRecord } from '@baton/core/adapter';
 import { EventRecords } from './event-records.js';
 import type { RetentionNode } from './retention-index.js';
 
@@ -28,9 +28,6 @@ export class MemoryState {
   private readonly deleteHooks: ((taskId: string) => void)[] = [];
   private readonly work: (() => boolean)[] = [];
   private keepAliveTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Ids of events a store writes itself: a random prefix and a counter, unique like a UUID at a fraction of its cost. */
-  private readonly eventIdPrefix = newId();
-  private eventCount = 0;
 
   /**
    * `keepProcessAlive`: on the real clock, a plain script that awaits work of this backend must
@@ -59,10 +56,6 @@ export class MemoryState {
 
   now(): number {
     return this.clock.now();
-  }
-
-  nextEventId(): string {
-    return `${this.eventIdPrefix}.${(++this.eventCount).toString(36)}`;
   }
 
   assertOpen(): void {

@@ -6,6 +6,7 @@
 // appended to the backend's event records in the same step, iff the change applied.
 import {
   ValidationError,
+  eventId,
   isTerminal,
   matchesTaskFilter,
   orderCursor,
@@ -154,7 +155,7 @@ export class MemoryTaskStore implements TaskStore {
     if (t === undefined) return { taskId, task: null, state: null };
     // A claimer holding the task's delivery learns which stale lease it still runs under.
     if (!transitions.startInPlace(t, leaseId, workerId, now)) return t.state === 'running' ? { taskId, task: null, state: t.state, leaseId: t.leaseId } : { taskId, task: null, state: t.state };
-    if (startedEvent) this.state.events.appendOneFor(t, transitions.startedEvent(t, this.state.nextEventId()));
+    if (startedEvent) this.state.events.appendOneFor(t, transitions.startedEvent(t, eventId()));
     return { taskId, task: copyOut(t) };
   }
 

@@ -22,11 +22,11 @@ export class Vacuum {
   /** Starts a pass over `tables` (of this schema) in the background; the caller does not wait for it. */
   after(tables: readonly string[]): void {
     if (!this.enabled || this.closed) return;
-    const todo = tables.filter((t) => !this.busy.has(t));
-    if (todo.length === 0) return;
-    for (const t of todo) this.busy.add(t);
-    const pass = this.pass(todo).finally(() => {
-      for (const t of todo) this.busy.delete(t);
+    const wanted = tables.filter((t) => !this.busy.has(t));
+    if (wanted.length === 0) return;
+    for (const t of wanted) this.busy.add(t);
+    const pass = this.pass(wanted).finally(() => {
+      for (const t of wanted) this.busy.delete(t);
       this.passes.delete(pass);
     });
     this.passes.add(pass);

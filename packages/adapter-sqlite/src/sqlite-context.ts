@@ -11,9 +11,6 @@ export class SqliteContext {
   /** Lease ids are this backend's random prefix plus a counter: unique across processes, and far cheaper than a UUID each. */
   private readonly leasePrefix = newId();
   private leaseCount = 0;
-  /** Ids of events a store writes itself (task.started on every claim): the same scheme, a prefix of their own. */
-  private readonly eventPrefix = newId();
-  private eventCount = 0;
   private readonly tx: SqliteTransaction<(fn: () => unknown) => unknown>;
 
   constructor(
@@ -52,10 +49,6 @@ export class SqliteContext {
 
   nextLeaseId(): string {
     return `${this.leasePrefix}.${(++this.leaseCount).toString(36)}`;
-  }
-
-  nextEventId(): string {
-    return `${this.eventPrefix}.${(++this.eventCount).toString(36)}`;
   }
 
   get isClosed(): boolean {

@@ -5,6 +5,7 @@
 // found — by get, list or start — and costs only that task.
 import {
   ValidationError,
+  eventId,
   isTerminal,
   newId,
   orderCursor,
@@ -159,7 +160,7 @@ export class SqliteTaskStore implements TaskStore {
       // A claimer holding the task's delivery learns which stale lease it still runs under.
       if (next === null) return record.state === 'running' ? { taskId: c.taskId, task: null, state: 'running', leaseId: record.leaseId } : { taskId: c.taskId, task: null, state: record.state };
       s.start.run(c.leaseId, c.workerId, now, now, now, c.taskId);
-      if (startedEvents) this.events.appendIn([transitions.startedEvent(next, this.ctx.nextEventId())], next.runId, next.phaseId);
+      if (startedEvents) this.events.appendIn([transitions.startedEvent(next, eventId())], next.runId, next.phaseId);
       return { taskId: c.taskId, task: next };
     });
   }

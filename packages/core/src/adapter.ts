@@ -66,6 +66,8 @@ export type { JsonValue, JsonObject, JsonPrimitive, JsonLimits } from './json.js
 export { encodeCheckpoint, decodeCheckpoint } from './checkpoint-codec.js';
 export type { CodecOptions } from './checkpoint-codec.js';
 export { generateKey, newId } from './idempotency.js';
+/** Ids for events a store writes itself: unique across processes like a UUID, a fraction of its cost. */
+export { eventId } from './event-publisher.js';
 export { systemClock, sleep } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { silentLogger, redactUrl } from './logger.js';
