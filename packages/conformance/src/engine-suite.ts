@@ -3,8 +3,8 @@
 // retry), exercised through createBaton with short real-time settings.
 import { describe, expect, it } from 'vitest';
 import { createBaton, PermanentError, silentLogger, type Backend, type Baton, type BatonOptions, type JsonValue } from '@baton/core';
-import { encodeCheckpoint } from '@baton/core/adapter';
-import { claimIds, eventually, newTask, type Harness } from './harness.js';
+import { encodeCheckpoint, type Queue, type TaskFlow, type TaskOutcome, type TaskState, type TaskStore } from '@baton/core/adapter';
+import { claimIds, eventually, newTask, sleep, type Harness } from './harness.js';
 
 export const WAIT = { timeoutMs: 20_000, pollMs: 50 };
 
@@ -22,6 +22,24 @@ export function makeBaton(h: Harness, b: Backend, over: Partial<BatonOptions> = 
   // stop, not close: the harness closes the backend itself.
   h.onCleanup(() => baton.stop({ deadlineMs: 0 }));
   return baton;
+}
+
+/**
+ * `b` with some methods of its tasks and queue ports and of its flow replaced; everything else
+ * reaches the original, bound to it. `flow: null` drops the backend's flow, so core composes it
+ * from the ports (as for a mixed backend). For tests that put a race in a chosen order.
+ */
+function interceptBackend(b: Backend, over: { tasks?: Partial<TaskStore>; queue?: Partial<Queue>; flow?: Partial<TaskFlow> | null }): Backend {
+  const port = <T extends object>(target: T, replaced: Partial<T>): T =>
+    new Proxy(target, {
+      get(t, key) {
+        if (Object.hasOwn(replaced, key)) return replaced[key as keyof T];
+        const v: unknown = Reflect.get(t, key);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+  const flow = over.flow === null || !b.flow ? undefined : port(b.flow, over.flow ?? {});
+  return port(b, { tasks: port(b.tasks, over.tasks ?? {}), queue: port(b.queue, over.queue ?? {}), flow } as Partial<Backend>);
 }
 
 /** A promise with its resolver, for "the handler got this far" signals. */
@@ -173,6 +191,89 @@ export function engineSuite(h: Harness): void {
       const rec = await baton.waitFor(taskId, WAIT);
       expect(rec).toMatchObject({ state: 'completed', result: { attempt: 1 }, attempt: 1, error: null });
       expect(attempts).toEqual([0, 1]);
+    });
+
+    it('a retry timer that fires while its failed run is being written still runs the retry', async () => {
+      // The order forced here: the timer finds the task still running, then the failure write
+      // (task → scheduled) lands, then the timer reads the task.
+      const b = h.backend();
+      let target = '';
+      let raced = false;
+      const timerSawRunning = latch();
+      const failureWritten = latch();
+      const holds = (outcomes: TaskOutcome[]) => !raced && outcomes.some((o) => o.taskId === target && o.state === 'scheduled');
+      const hold = async <T>(write: () => Promise<T>): Promise<T> => {
+        await Promise.race([timerSawRunning.promise, sleep(5_000)]);
+        const r = await write();
+        failureWritten.resolve();
+        return r;
+      };
+      const wrapped = interceptBackend(b, {
+        tasks: {
+          finish: (outcomes) => (holds(outcomes) ? hold(() => b.tasks.finish(outcomes)) : b.tasks.finish(outcomes)),
+          async transition(ids: string[], from: readonly TaskState[], to: TaskState, options) {
+            const moved = await b.tasks.transition(ids, from, to, options);
+            if (!raced && ids.includes(target) && from.includes('scheduled') && to === 'pending' && moved.length === 0) {
+              raced = true;
+              timerSawRunning.resolve();
+            }
+            return moved;
+          },
+          async get(id: string) {
+            if (raced && id === target) await failureWritten.promise;
+            return b.tasks.get(id);
+          },
+        },
+        flow: {
+          finishAndSettle: (items) => (holds(items.map((i) => i.outcome)) ? hold(() => b.flow!.finishAndSettle(items)) : b.flow!.finishAndSettle(items)),
+        },
+      });
+      const baton = makeBaton(h, wrapped, { retry: { baseMs: 20, maxMs: 20 } }).register('flaky', (_input, ctx) => {
+        if (ctx.attempt === 0) throw new Error('transient failure');
+        return 'ok';
+      });
+      target = (await baton.enqueue('flaky', {})).taskId;
+      await baton.start();
+      expect(await baton.waitFor(target, { timeoutMs: 10_000, pollMs: 50 })).toMatchObject({ state: 'completed', attempt: 1 });
+      expect(raced).toBe(true);
+    });
+
+    it('a retry timer that fires between the failure write and the ack of the old delivery still runs the retry', async () => {
+      // Core's composed flow (a mixed backend's) writes the outcome, then acks the delivery. The
+      // order forced here: the timer moves the task to pending and enqueues it while the failed
+      // run's delivery is still live (so the enqueue is dropped), then that delivery is acked.
+      const b = h.backend();
+      let target = '';
+      let holding = false;
+      let raced = false;
+      const timerEnqueued = latch();
+      const wrapped = interceptBackend(b, {
+        flow: null,
+        queue: {
+          async ack(refs) {
+            if (!raced && !holding && refs.some((r) => r.taskId === target) && (await b.tasks.get(target))?.state === 'scheduled') {
+              holding = true;
+              await Promise.race([timerEnqueued.promise, sleep(5_000)]);
+            }
+            return b.queue.ack(refs);
+          },
+          async enqueue(items, options) {
+            await b.queue.enqueue(items, options);
+            if (holding && !raced && items.some((i) => i.taskId === target)) {
+              raced = true;
+              timerEnqueued.resolve();
+            }
+          },
+        },
+      });
+      const baton = makeBaton(h, wrapped, { retry: { baseMs: 20, maxMs: 20 } }).register('flaky', (_input, ctx) => {
+        if (ctx.attempt === 0) throw new Error('transient failure');
+        return 'ok';
+      });
+      target = (await baton.enqueue('flaky', {})).taskId;
+      await baton.start();
+      expect(await baton.waitFor(target, { timeoutMs: 10_000, pollMs: 50 })).toMatchObject({ state: 'completed', attempt: 1 });
+      expect(raced).toBe(true);
     });
 
     it('a PermanentError makes the task dead at once, with the error stored', async () => {

@@ -344,6 +344,25 @@ async function settleFailure(run: RunningTask, failure: unknown, policy: EngineC
     settlement = { outcome: { taskId: task.id, leaseId: run.leaseId, state: 'dead', error, durationMs }, queue: 'ack', deleteCheckpoint: false, events };
   }
   run.cleanup();
+  const nextAttempt = task.attempt + 1;
   const applied = recordSettled(run, await engine.settler.settle(settlement), counts && retryable ? 'failure' : 'none', 'failure write');
+  if (applied && willRetry) await redeliverEarlyRetry(run, nextAttempt);
   return applied ? { state: 'failed', error: err, willRetry, usage: run.usage } : leaseLost(run);
+}
+
+/**
+ * Where a backend settles in two steps (the task write, then the delivery's ack), the retry timer
+ * can fire between them: it moves the task to pending and its enqueue is dropped, the old delivery
+ * being still live; the ack then removes that delivery. Such a task is delivered here, instead of
+ * by the reconciler a minute later. Elsewhere the read finds the task scheduled, or already delivered.
+ */
+async function redeliverEarlyRetry(run: RunningTask, attempt: number): Promise<void> {
+  const { engine, task } = run;
+  try {
+    const now = await engine.ports.tasks.get(task.id);
+    if (now?.state !== 'pending' || now.attempt !== attempt) return;
+    await engine.ports.queue.enqueue([{ taskId: now.id, queue: now.queue, priority: now.priority, group: now.group }]);
+  } catch (err) {
+    engine.logger.warn({ err, taskId: task.id }, 'could not check the retry\'s delivery; the reconciler delivers it if it was lost');
+  }
 }

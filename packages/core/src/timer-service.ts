@@ -143,43 +143,10 @@ export class TimerService {
   }
 
   private async fire(timer: TimerRecord): Promise<void> {
-    const { tasks, queue } = this.deps.ports;
     switch (timer.kind) {
-      case 'retry': {
-        if (!timer.taskId) break;
-        const moved = await tasks.transition([timer.taskId], ['scheduled'], 'pending');
-        const p = (timer.payload ?? {}) as { attempt?: unknown; queue?: unknown; priority?: unknown; group?: unknown; recheck?: unknown };
-        if (moved.length > 0 && typeof p.queue === 'string' && typeof p.priority === 'number') {
-          await queue.enqueue([{ taskId: timer.taskId, queue: p.queue, priority: p.priority, group: typeof p.group === 'string' ? p.group : null }]);
-          break;
-        }
-        // Also after a crash between the transition and the enqueue (the timer fires again), and
-        // for timers written before they carried the task's queue.
-        const task = await tasks.get(timer.taskId);
-        if (task?.state === 'pending') {
-          await queue.enqueue([{ taskId: task.id, queue: task.queue, priority: task.priority, group: task.group }]);
-          break;
-        }
-        // The timer is written before the failed run is marked 'scheduled' (so a crash cannot leave
-        // a scheduled task without its timer); a short delay can fire it before that mark lands.
-        // While the run that scheduled it has not settled yet, look again shortly.
-        const recheck = typeof p.recheck === 'number' ? p.recheck : 0;
-        if (task?.state === 'running' && typeof p.attempt === 'number' && task.attempt < p.attempt && recheck < RETRY_RECHECKS) {
-          await this.deps.ports.timers.schedule([
-            {
-              id: newId(),
-              kind: 'retry',
-              delayMs: Math.min(1_000, 25 * 2 ** recheck),
-              key: `retry:${task.id}:${p.attempt}:recheck:${recheck + 1}`,
-              taskId: task.id,
-              phaseId: task.phaseId,
-              name: null,
-              payload: { ...(timer.payload as Record<string, JsonValue>), recheck: recheck + 1 },
-            },
-          ]);
-        }
+      case 'retry':
+        await this.fireRetry(timer);
         break;
-      }
       case 'timeout':
         if (timer.phaseId) await this.deps.onPhaseTimeout(timer.phaseId);
         break;
@@ -194,5 +161,48 @@ export class TimerService {
       }
     }
     this.deps.events.emit('timer.fired', { taskId: timer.taskId, phaseId: timer.phaseId, data: { timerId: timer.id, kind: timer.kind, name: timer.name } });
+  }
+
+  /** Moves the task of a retry timer from scheduled to pending and delivers it. */
+  private async fireRetry(timer: TimerRecord): Promise<void> {
+    const { tasks, queue } = this.deps.ports;
+    if (!timer.taskId) return;
+    const p = (timer.payload ?? {}) as { attempt?: unknown; queue?: unknown; priority?: unknown; group?: unknown; recheck?: unknown };
+    // Two passes at most: the failed run's write can land between the transition (which found the
+    // task still running) and the read below (which finds it scheduled); the second transition moves it.
+    for (let pass = 0; pass < 2; pass++) {
+      const moved = await tasks.transition([timer.taskId], ['scheduled'], 'pending');
+      if (moved.length > 0 && typeof p.queue === 'string' && typeof p.priority === 'number') {
+        await queue.enqueue([{ taskId: timer.taskId, queue: p.queue, priority: p.priority, group: typeof p.group === 'string' ? p.group : null }]);
+        return;
+      }
+      // Also after a crash between the transition and the enqueue (the timer fires again), and
+      // for timers written before they carried the task's queue.
+      const task = await tasks.get(timer.taskId);
+      if (task?.state === 'pending') {
+        await queue.enqueue([{ taskId: task.id, queue: task.queue, priority: task.priority, group: task.group }]);
+        return;
+      }
+      if (task?.state === 'scheduled') continue;
+      // The timer is written before the failed run is marked 'scheduled' (so a crash cannot leave
+      // a scheduled task without its timer); a short delay can fire it before that mark lands.
+      // While the run that scheduled it has not settled yet, look again shortly.
+      const recheck = typeof p.recheck === 'number' ? p.recheck : 0;
+      if (task?.state === 'running' && typeof p.attempt === 'number' && task.attempt < p.attempt && recheck < RETRY_RECHECKS) {
+        await this.deps.ports.timers.schedule([
+          {
+            id: newId(),
+            kind: 'retry',
+            delayMs: Math.min(1_000, 25 * 2 ** recheck),
+            key: `retry:${task.id}:${p.attempt}:recheck:${recheck + 1}`,
+            taskId: task.id,
+            phaseId: task.phaseId,
+            name: null,
+            payload: { ...(timer.payload as Record<string, JsonValue>), recheck: recheck + 1 },
+          },
+        ]);
+      }
+      return;
+    }
   }
 }
