@@ -95,15 +95,26 @@ export class Db {
     if (this.closed) throw new BackendUnavailableError(`${op}: this mysql backend is closed; create a new one with mysqlBackend().`);
   }
 
-  /** Statements without a transaction (autocommit): single-statement reads and writes. */
+  /**
+   * Statements without a transaction (autocommit): single-statement reads and writes. A statement
+   * the server rolled back for a deadlock is run again (with the reads before it) while no write
+   * of `fn` has committed yet; after one has, running `fn` again would repeat it.
+   */
   async auto<T>(op: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
     this.assertOpen(op);
     try {
       if (!this.isReady) await this.ready();
-      const r = runner(this.pool);
-      const out = await fn(r.sql);
-      r.committed();
-      return out;
+      for (let attempt = 0; ; attempt++) {
+        const r = runner(this.pool);
+        try {
+          const out = await fn(r.sql);
+          r.committed();
+          return out;
+        } catch (err) {
+          if (!isRetryableConflict(err) || r.writes() > 0 || attempt >= MAX_CONFLICT_RETRIES) throw err;
+          await conflictBackoff(attempt);
+        }
+      }
     } catch (err) {
       throw mapMysqlError(err, op, this.prefix);
     }
@@ -130,7 +141,7 @@ export class Db {
           return await this.once(fn);
         } catch (err) {
           if (!isRetryableConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err;
-          await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * (attempt + 1)));
+          await conflictBackoff(attempt);
         }
       }
     } catch (err) {
@@ -163,8 +174,12 @@ export class Db {
   }
 }
 
-function runner(q: Queryable): { sql: Sql; committed: () => void } {
+const conflictBackoff = (attempt: number): Promise<void> => new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * (attempt + 1)));
+
+/** `writes`: how many of the writes run through it have completed. */
+function runner(q: Queryable): { sql: Sql; committed: () => void; writes: () => number } {
   let now: number | undefined;
+  let writes = 0;
   const after: (() => void)[] = [];
   const sql: Sql = {
     async rows(sql, values) {
@@ -173,6 +188,7 @@ function runner(q: Queryable): { sql: Sql; committed: () => void } {
     },
     async exec(sql, values) {
       const [res] = await q.query(sql, values);
+      writes++;
       return (res as ResultSetHeader).affectedRows;
     },
     async now() {
@@ -186,7 +202,7 @@ function runner(q: Queryable): { sql: Sql; committed: () => void } {
       after.push(fn);
     },
   };
-  return { sql, committed: () => after.splice(0).forEach((fn) => fn()) };
+  return { sql, committed: () => after.splice(0).forEach((fn) => fn()), writes: () => writes };
 }
 
 function userConnection(tx: unknown, op: string): Queryable {

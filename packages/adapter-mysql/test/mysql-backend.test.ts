@@ -6,7 +6,7 @@ import { randomUUID as newId } from 'node:crypto';
 import { ConfigError, silentLogger } from '@baton/core';
 import { newTask } from '@baton/conformance';
 import { mysqlBackend } from '@baton/mysql';
-import { MYSQL_URL, adminPool, dropPrefix, newPool, randomPrefix, reachable, skipReason } from './helpers.js';
+import { MYSQL_URL, adminPool, dropPrefix, newPool, randomPrefix, reachable, skipReason, sleep } from './helpers.js';
 
 const ctx = { logger: silentLogger };
 
@@ -54,6 +54,32 @@ describe.skipIf(!reachable)(`@baton/mysql specifics ${skipReason}`, () => {
       await b.close();
     } finally {
       await pool.end();
+    }
+  });
+  it('an autocommit write the server rolled back for a lock conflict is run again, not failed', async () => {
+    // A lock-wait timeout stands in for a deadlock: the server rolls the statement back with an
+    // error of the same kind (1205 vs 1213), and the timeout makes the order certain.
+    const pool = newPool(2);
+    pool.on('connection', (conn) => void conn.query('SET SESSION innodb_lock_wait_timeout = 1'));
+    const p = randomPrefix('lock');
+    const b = mysqlBackend(pool, { prefix: p });
+    const holder = await adminPool().getConnection();
+    try {
+      await b.ready(ctx);
+      const id = newId();
+      await b.timers.schedule([{ id, kind: 'custom', delayMs: 0, key: null, taskId: null, phaseId: null, name: 'x', payload: null }]);
+      await holder.query('START TRANSACTION');
+      await holder.query(`SELECT id FROM \`${p}timers\` WHERE id = ? FOR UPDATE`, [id]);
+      const completed = b.timers.complete([id]);
+      await sleep(1_600);
+      await holder.query('COMMIT');
+      await expect(completed).resolves.toBeUndefined();
+      expect(await b.timers.claimDue(10, 1_000)).toEqual([]);
+    } finally {
+      holder.release();
+      await b.close();
+      await pool.end();
+      await dropPrefix(p);
     }
   });
 });
