@@ -166,8 +166,13 @@ export class Notifier {
   }
 }
 
-/** Server warnings (a deprecated setting, a near wraparound) reach the baton's log; plain notices stay quiet. */
+/**
+ * Server warnings (a deprecated setting, a near wraparound) reach the baton's log; plain notices
+ * stay quiet, and so does the warning of a `VACUUM (SKIP_LOCKED)` that found its table busy (the
+ * vacuum after retention asks for exactly that).
+ */
 export function logNotice(logger: Logger, notice: PgNotice): void {
-  if (notice.severity === 'WARNING') logger.warn({ code: notice.code }, `PostgreSQL: ${notice.message ?? ''}`);
+  const skippedVacuum = notice.code === '55P03' && notice.message?.startsWith('skipping vacuum') === true;
+  if (notice.severity === 'WARNING' && !skippedVacuum) logger.warn({ code: notice.code }, `PostgreSQL: ${notice.message ?? ''}`);
   else logger.debug({ code: notice.code, severity: notice.severity }, `PostgreSQL: ${notice.message ?? ''}`);
 }

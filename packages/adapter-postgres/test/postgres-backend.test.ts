@@ -4,7 +4,7 @@
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BackendUnavailableError, ConfigError, ValidationError, createBaton, mixBackend, silentLogger } from '@baton/core';
+import { BackendUnavailableError, ConfigError, ValidationError, createBaton, mixBackend, silentLogger, type Logger } from '@baton/core';
 import { newId, type NewTask, type QueueItem } from '@baton/core/adapter';
 import { newTask } from '@baton/conformance';
 import { memoryBackend } from '@baton/memory';
@@ -468,6 +468,31 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
       // The deletes reach pg_stat_user_tables once the deleting session reports them; each later
       // pass checks again, as the engine's retention loop does.
       await expect.poll(async () => (await b.tasks.purge(purgeAll), vacuums(b.schema)), { timeout: 20_000, interval: 300 }).toBeGreaterThan(0);
+    });
+
+    it('a pass that finds the table locked skips it without a warning in the log', async () => {
+      const said: { level: 'warn' | 'debug'; msg: string }[] = [];
+      const logger: Logger = {
+        ...silentLogger,
+        warn: (a: object | string, b?: string) => void said.push({ level: 'warn', msg: typeof a === 'string' ? a : (b ?? '') }),
+        debug: (a: object | string, b?: string) => void said.push({ level: 'debug', msg: typeof a === 'string' ? a : (b ?? '') }),
+        child: () => logger,
+      };
+      const b = backend();
+      await b.ready({ logger });
+      await finishedRows(b.schema, 3_000);
+      const holder = await pool.connect();
+      try {
+        // The lock VACUUM takes; deletes still go through.
+        await holder.query(`BEGIN; LOCK TABLE "${b.schema}".tasks IN SHARE UPDATE EXCLUSIVE MODE`);
+        expect(await b.tasks.purge(purgeAll)).toBe(3_000);
+        const skipped = () => said.some((l) => l.msg.includes('skipping vacuum'));
+        await expect.poll(async () => (await b.tasks.purge(purgeAll), skipped()), { timeout: 20_000, interval: 300 }).toBe(true);
+        expect(said.filter((l) => l.level === 'warn')).toEqual([]);
+      } finally {
+        await holder.query('ROLLBACK');
+        holder.release();
+      }
     });
 
     it('with vacuum: false it leaves the table to autovacuum', async () => {

@@ -201,12 +201,14 @@ export function engineSuite(h: Harness): void {
       let raced = false;
       const timerSawRunning = latch();
       const failureWritten = latch();
-      const holds = (outcomes: TaskOutcome[]) => !raced && outcomes.some((o) => o.taskId === target && o.state === 'scheduled');
+      const holds = (outcomes: TaskOutcome[]) => outcomes.some((o) => o.taskId === target && o.state === 'scheduled');
       const hold = async <T>(write: () => Promise<T>): Promise<T> => {
         await Promise.race([timerSawRunning.promise, sleep(5_000)]);
-        const r = await write();
-        failureWritten.resolve();
-        return r;
+        try {
+          return await write();
+        } finally {
+          failureWritten.resolve();
+        }
       };
       const wrapped = interceptBackend(b, {
         tasks: {
@@ -220,7 +222,7 @@ export function engineSuite(h: Harness): void {
             return moved;
           },
           async get(id: string) {
-            if (raced && id === target) await failureWritten.promise;
+            if (raced && id === target) await Promise.race([failureWritten.promise, sleep(5_000)]);
             return b.tasks.get(id);
           },
         },
@@ -244,25 +246,26 @@ export function engineSuite(h: Harness): void {
       // run's delivery is still live (so the enqueue is dropped), then that delivery is acked.
       const b = h.backend();
       let target = '';
-      let holding = false;
+      let enqueues = 0;
+      let acked = false;
       let raced = false;
       const timerEnqueued = latch();
       const wrapped = interceptBackend(b, {
         flow: null,
         queue: {
           async ack(refs) {
-            if (!raced && !holding && refs.some((r) => r.taskId === target) && (await b.tasks.get(target))?.state === 'scheduled') {
-              holding = true;
+            // The failed run's ack waits for the timer's enqueue (the first counted: the task's
+            // id is not known yet when the enqueue that creates it runs).
+            if (!acked && refs.some((r) => r.taskId === target)) {
+              acked = true;
               await Promise.race([timerEnqueued.promise, sleep(5_000)]);
+              raced = enqueues > 0;
             }
             return b.queue.ack(refs);
           },
           async enqueue(items, options) {
             await b.queue.enqueue(items, options);
-            if (holding && !raced && items.some((i) => i.taskId === target)) {
-              raced = true;
-              timerEnqueued.resolve();
-            }
+            if (items.some((i) => i.taskId === target) && ++enqueues === 1) timerEnqueued.resolve();
           },
         },
       });
