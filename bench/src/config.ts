@@ -57,7 +57,9 @@ export const USAGE = `Usage: npm run bench -- [options]
                        (@baton/prometheus in a prom-client registry); variants are named memory+noop,
                        memory+sdk, … (default: off)
   --write / --no-write rewrite the results block of BENCHMARKS.md (default: only a full run of the
-                       whole suite; a subset or resized run prints without writing)`;
+                       whole suite; a subset or resized run prints without writing)
+  --from=FILE          measure nothing: render the run saved in FILE (bench/results/latest.json) again
+                       and rewrite the results block with it (after a change to the report or targets)`;
 
 function int(name: string, v: string, min: number, max: number): number {
   const n = Number(v.replace(/_/g, ''));

@@ -1,11 +1,13 @@
 // `npm run bench [-- --quick] [--only=redis,bullmq] [--scenario=1,3] [--n=20000] [--runs=3] [--write]`
 // Runs every selected scenario for every selected system, prints the tables, and (full runs, or
 // --write) rewrites the results block of BENCHMARKS.md at the repository root.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `npm run bench -- --from=bench/results/latest.json` renders a saved run again (after a change to
+// the report or the targets) and rewrites the block with it, measuring nothing.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { USAGE, parseArgs } from './config.js';
-import { describeMachine, roundTrips } from './machine.js';
+import { USAGE, parseArgs, type BenchConfig } from './config.js';
+import { describeMachine, roundTrips, type Machine } from './machine.js';
 import { machineBlock, parametersBlock, scenarioTable, settingsTable, targetsTable, writeBenchmarksFile } from './report.js';
 import { active, runScenario, type Row } from './runner.js';
 import { SCENARIOS } from './scenarios/index.js';
@@ -27,6 +29,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  const from = process.argv.find((a) => a.startsWith('--from='));
+  // Relative to where `npm run` was typed (npm runs the script in bench/).
+  if (from !== undefined) return rerender(resolve(process.env.INIT_CWD ?? process.cwd(), from.slice('--from='.length)));
   const config = parseArgs(process.argv.slice(2));
   const all = systemsFor(config.instrument);
   const known = all.map((s) => s.id);
@@ -47,34 +52,71 @@ async function main(): Promise<void> {
   machine.roundTripEnd = await roundTrips();
 
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
-  const block = [
-    `## Latest results — ${date}`,
+  const minutes = Math.round((now() - started) / 6_000) / 10;
+  const saved: SavedRun = { date, command, minutes, machine, config, rows };
+  const block = renderBlock(saved);
+  process.stdout.write(`\n${block}\n`);
+
+  const dir = resolve(REPO, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(resolve(dir, 'latest.json'), JSON.stringify(saved, null, 2));
+  if (config.write) {
+    writeBenchmarksFile(resolve(REPO, 'BENCHMARKS.md'), block);
+    log('wrote BENCHMARKS.md');
+  }
+  log(`done in ${((now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** What a run saves in bench/results/latest.json: enough to render its block again. */
+interface SavedRun {
+  date: string;
+  command: string;
+  /** Absent in files saved before it was recorded. */
+  minutes?: number;
+  machine: Machine;
+  config: BenchConfig;
+  rows: Row[];
+}
+
+function renderBlock(run: SavedRun): string {
+  const ids = new Set(run.rows.map((r) => r.system));
+  const systems = systemsFor(run.config.instrument).filter((s) => ids.has(s.id));
+  const scenarios = SCENARIOS.filter((s) => run.rows.some((r) => r.scenario === s.id));
+  return [
+    `## Latest results — ${run.date}`,
     '',
-    `Command: \`${command}\` (${((now() - started) / 60_000).toFixed(1)} min)`,
+    `Command: \`${run.command}\`${run.minutes === undefined ? '' : ` (${run.minutes.toFixed(1)} min)`}`,
     '',
-    machineBlock(machine),
-    parametersBlock(config),
+    machineBlock(run.machine),
+    parametersBlock(run.config),
     '',
-    ...scenarios.map((s) => scenarioTable(s, rows.filter((r) => r.scenario === s.id))),
+    ...scenarios.map((s) => scenarioTable(s, run.rows.filter((r) => r.scenario === s.id))),
     '### Targets',
     '',
-    targetsTable(checkTargets(rows, config)),
+    targetsTable(checkTargets(run.rows, run.config)),
     '',
     '### Settings of each system',
     '',
     settingsTable(systems),
     '',
   ].join('\n');
-  process.stdout.write(`\n${block}\n`);
+}
 
-  const dir = resolve(REPO, 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(resolve(dir, 'latest.json'), JSON.stringify({ date, command, machine, config, rows }, null, 2));
-  if (config.write) {
-    writeBenchmarksFile(resolve(REPO, 'BENCHMARKS.md'), block);
-    log('wrote BENCHMARKS.md');
+/** Renders a saved run again and rewrites the block with it. */
+function rerender(file: string): void {
+  let run: SavedRun;
+  try {
+    run = JSON.parse(readFileSync(file, 'utf8')) as SavedRun;
+  } catch (err) {
+    throw new Error(`--from: cannot read a saved run from ${file} (${err instanceof Error ? err.message : String(err)}); pass the bench/results/latest.json a run wrote.`);
   }
-  log(`done in ${((now() - started) / 1000).toFixed(0)} s`);
+  if (!Array.isArray(run.rows) || typeof run.date !== 'string' || typeof run.command !== 'string' || typeof run.config !== 'object' || typeof run.machine !== 'object') {
+    throw new Error(`--from: ${file} is not a saved run (it needs date, command, machine, config and rows, as bench/results/latest.json has).`);
+  }
+  const block = renderBlock(run);
+  process.stdout.write(`\n${block}\n`);
+  writeBenchmarksFile(resolve(REPO, 'BENCHMARKS.md'), block);
+  log(`wrote BENCHMARKS.md from ${file}`);
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
