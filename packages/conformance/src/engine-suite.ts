@@ -42,6 +42,18 @@ function interceptBackend(b: Backend, over: { tasks?: Partial<TaskStore>; queue?
   return port(b, { tasks: port(b.tasks, over.tasks ?? {}), queue: port(b.queue, over.queue ?? {}), flow } as Partial<Backend>);
 }
 
+/** Enqueues a task whose first run fails, names it to `onEnqueued` before any worker starts, and expects it to complete on its retry. */
+async function completesAfterOneRetry(h: Harness, b: Backend, onEnqueued: (taskId: string) => void): Promise<void> {
+  const baton = makeBaton(h, b, { retry: { baseMs: 20, maxMs: 20 } }).register('flaky', (_input, ctx) => {
+    if (ctx.attempt === 0) throw new Error('transient failure');
+    return 'ok';
+  });
+  const { taskId } = await baton.enqueue('flaky', {});
+  onEnqueued(taskId);
+  await baton.start();
+  expect(await baton.waitFor(taskId, { timeoutMs: 10_000, pollMs: 50 })).toMatchObject({ state: 'completed', attempt: 1 });
+}
+
 /** A promise with its resolver, for "the handler got this far" signals. */
 export function latch<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
@@ -230,13 +242,7 @@ export function engineSuite(h: Harness): void {
           finishAndSettle: (items) => (holds(items.map((i) => i.outcome)) ? hold(() => b.flow!.finishAndSettle(items)) : b.flow!.finishAndSettle(items)),
         },
       });
-      const baton = makeBaton(h, wrapped, { retry: { baseMs: 20, maxMs: 20 } }).register('flaky', (_input, ctx) => {
-        if (ctx.attempt === 0) throw new Error('transient failure');
-        return 'ok';
-      });
-      target = (await baton.enqueue('flaky', {})).taskId;
-      await baton.start();
-      expect(await baton.waitFor(target, { timeoutMs: 10_000, pollMs: 50 })).toMatchObject({ state: 'completed', attempt: 1 });
+      await completesAfterOneRetry(h, wrapped, (id) => (target = id));
       expect(raced).toBe(true);
     });
 
@@ -269,13 +275,7 @@ export function engineSuite(h: Harness): void {
           },
         },
       });
-      const baton = makeBaton(h, wrapped, { retry: { baseMs: 20, maxMs: 20 } }).register('flaky', (_input, ctx) => {
-        if (ctx.attempt === 0) throw new Error('transient failure');
-        return 'ok';
-      });
-      target = (await baton.enqueue('flaky', {})).taskId;
-      await baton.start();
-      expect(await baton.waitFor(target, { timeoutMs: 10_000, pollMs: 50 })).toMatchObject({ state: 'completed', attempt: 1 });
+      await completesAfterOneRetry(h, wrapped, (id) => (target = id));
       expect(raced).toBe(true);
     });
 
