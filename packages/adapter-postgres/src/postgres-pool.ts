@@ -21,8 +21,15 @@ export function resolvePool(poolOrUrl: unknown, poolSize: unknown, logger: () =>
     const max = intOption('poolSize', poolSize, 10, 2, 1000);
     const own = new pg.Pool({ connectionString: poolOrUrl, max });
     own.on('error', onError);
-    // Server warnings on the backend's own connections reach the baton's log.
-    own.on('connect', (client) => client.on('notice', (notice) => logNotice(logger(), notice)));
+    own.on('connect', (client) => {
+      // Server warnings on the backend's own connections reach the baton's log.
+      client.on('notice', (notice) => logNotice(logger(), notice));
+      // pg-pool hands a client to a waiting connect() with no 'error' listener, and the caller's
+      // code runs only after the rest of the socket's buffered messages: a FATAL among them (the
+      // server terminating the connection) would be an unhandled 'error' and crash the process.
+      // Whoever holds the client still hears of it; this only keeps the process alive.
+      client.on('error', () => undefined);
+    });
     logger().debug({ url: redactUrl(poolOrUrl) }, 'created pool');
     return {
       pool: own,

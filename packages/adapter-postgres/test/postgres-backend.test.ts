@@ -1,6 +1,7 @@
 // Behaviour of the PostgreSQL backend beyond the shared contract: options, transactional
 // enqueue, the LISTEN/NOTIFY wake-ups per queue (and their reconnect), pool ownership and
 // errors, what the database keeps exactly, and the schema's views and cleanup functions.
+import type { EventEmitter } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { newTask } from '@baton/conformance';
 import { memoryBackend } from '@baton/memory';
 import { postgresBackend, type PostgresBackend } from '@baton/postgres';
 import { Notifier } from '../src/notifier.js';
+import { resolvePool } from '../src/postgres-pool.js';
 import { DATABASE_URL, dropSchema, newPool, randomSchema, reachable, skipReason, sleep } from './helpers.js';
 
 const task = (over: Partial<NewTask> = {}): NewTask => newTask({ type: 'job', ...over });
@@ -65,6 +67,25 @@ describe.skipIf(!reachable)(`Notifier keepalive ${skipReason}`, () => {
       await n.close();
       await pool.end();
       await admin.end();
+    }
+  });
+});
+
+describe.skipIf(!reachable)(`the backend's own pool ${skipReason}`, () => {
+  it('a client handed to a waiting connect() survives an error before the caller has attached its listeners', async () => {
+    const { pool, release } = resolvePool(DATABASE_URL, 2, () => silentLogger);
+    try {
+      const a = await pool.connect();
+      const b = await pool.connect();
+      // The pool is full: this waits, and a's release hands a to it at once, before the awaiting
+      // code can run — as the LISTEN connection's reconnect waits on a busy pool.
+      const waiter = pool.connect();
+      a.release();
+      expect(() => (a as unknown as EventEmitter).emit('error', new Error('terminating connection due to administrator command'))).not.toThrow();
+      (await waiter).release(true);
+      b.release();
+    } finally {
+      await release();
     }
   });
 });
