@@ -5,9 +5,9 @@ import type { EventEmitter } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BackendUnavailableError, ConfigError, ValidationError, createBaton, mixBackend, silentLogger, type Logger } from '@baton/core';
+import { BackendUnavailableError, ConfigError, ValidationError, createBaton, mixBackend, silentLogger } from '@baton/core';
 import { newId, type NewTask, type QueueItem } from '@baton/core/adapter';
-import { newTask } from '@baton/conformance';
+import { captureLogger, newTask } from '@baton/conformance';
 import { memoryBackend } from '@baton/memory';
 import { postgresBackend, type PostgresBackend } from '@baton/postgres';
 import { Notifier } from '../src/notifier.js';
@@ -492,13 +492,7 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
     });
 
     it('a pass that finds the table locked skips it without a warning in the log', async () => {
-      const said: { level: 'warn' | 'debug'; msg: string }[] = [];
-      const logger: Logger = {
-        ...silentLogger,
-        warn: (a: object | string, b?: string) => void said.push({ level: 'warn', msg: typeof a === 'string' ? a : (b ?? '') }),
-        debug: (a: object | string, b?: string) => void said.push({ level: 'debug', msg: typeof a === 'string' ? a : (b ?? '') }),
-        child: () => logger,
-      };
+      const logger = captureLogger();
       const b = backend();
       await b.ready({ logger });
       await finishedRows(b.schema, 3_000);
@@ -507,9 +501,9 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
         // The lock VACUUM takes; deletes still go through.
         await holder.query(`BEGIN; LOCK TABLE "${b.schema}".tasks IN SHARE UPDATE EXCLUSIVE MODE`);
         expect(await b.tasks.purge(purgeAll)).toBe(3_000);
-        const skipped = () => said.some((l) => l.msg.includes('skipping vacuum'));
+        const skipped = () => logger.lines.some((l) => l.msg.includes('skipping vacuum'));
         await expect.poll(async () => (await b.tasks.purge(purgeAll), skipped()), { timeout: 20_000, interval: 300 }).toBe(true);
-        expect(said.filter((l) => l.level === 'warn')).toEqual([]);
+        expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
       } finally {
         await holder.query('ROLLBACK');
         holder.release();

@@ -2,7 +2,6 @@
 // are deleted afterwards.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Logger } from '@baton/core';
 import { redisBackend, type RedisBackend, type RedisBackendOptions } from '../src/index.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -60,18 +59,6 @@ export function isolatedBackend(options: RedisBackendOptions = {}): { backend: R
       await deletePrefix(prefix);
     },
   };
-}
-
-/** A logger that keeps what it was told. */
-export function captureLogger(): Logger & { lines: { level: string; msg: string }[] } {
-  const lines: { level: string; msg: string }[] = [];
-  const at =
-    (level: string) =>
-    (a: object | string, b?: string): void => {
-      lines.push({ level, msg: typeof a === 'string' ? a : (b ?? '') });
-    };
-  const logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'), child: () => logger, lines };
-  return logger;
 }
 
 export const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -5,12 +5,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendUnavailableError, ConfigError, SchemaError } from '@baton/core';
 import { newId, silentLogger, type NewEvent, type QueueItem } from '@baton/core/adapter';
-import { newTask } from '@baton/conformance';
+import { captureLogger, newTask } from '@baton/conformance';
 import { Redis, type Cluster } from 'ioredis';
 import { Redis as Redis6, type Cluster as Cluster6 } from 'ioredis6';
 import { redisBackend, type RedisClient } from '../src/index.js';
 import { corruptionHooks, GARBAGE, keysOf } from './corruption-hooks.js';
-import { captureLogger, deletePrefix, isolatedBackend, randomPrefix, REDIS_URL, redisUp, skipReason, sleepMs } from './helpers.js';
+import { deletePrefix, isolatedBackend, randomPrefix, REDIS_URL, redisUp, skipReason, sleepMs } from './helpers.js';
 
 const item = (taskId: string, over: Partial<QueueItem> = {}): QueueItem => ({ taskId, queue: 'default', priority: 0, group: null, ...over });
 const claimOf = (queues: string[], limit: number, waitMs = 0) => ({ queues, limit, leaseMs: 30_000, waitMs });

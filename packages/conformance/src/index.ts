@@ -37,6 +37,8 @@ export { describeConformance, itWhen } from './harness.js';
 export { newTask, queueItem } from './harness.js';
 /** Field-by-field difference of two records, for adapter tests that compare with `transitions`. */
 export { recordDiff } from './record-diff.js';
+/** A logger that keeps what it was told (`lines`: level and message). */
+export { captureLogger } from './capture-logger.js';
 export { checkChange, LIFECYCLE_CHANGES, type LifecycleChange, type NowField } from './transitions-suite.js';
 export type { Subject } from './task-fixtures.js';
 export { runProcessSuite } from './process-suite.js';
