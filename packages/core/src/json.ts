@@ -14,24 +14,35 @@ export interface JsonLimits {
 }
 
 /**
- * Checks that `value` is plain JSON (no cycles, BigInt, functions, symbols, undefined
- * inside arrays, non-finite numbers, class instances other than Date) within the limits,
- * and returns its serialised form. Throws ValidationError / PayloadTooLargeError.
+ * Checks that `value` is plain JSON (no cycles, BigInt, functions, symbols, non-finite numbers,
+ * class instances other than Date) within the limits, and returns its serialised form. Throws
+ * ValidationError / PayloadTooLargeError.
  */
 export function serializeJson(value: unknown, what: string, limits: JsonLimits): string {
-  assertPlainJson(value, what, limits.maxDepth);
-  const text = JSON.stringify(value);
-  if (text === undefined) {
-    throw new ValidationError(`${what} is not JSON-serialisable; pass a plain object, array, string, number, boolean or null.`);
-  }
-  const bytes = Buffer.byteLength(text, 'utf8');
+  const text = JSON.stringify(walkJson(value, what, limits.maxDepth).copy);
+  assertSize(Buffer.byteLength(text, 'utf8'), what, limits);
+  return text;
+}
+
+/**
+ * What `JSON.parse(serializeJson(value, …))` returns, with the same checks, in one pass: a copy
+ * the caller's later changes to `value` cannot reach. The size is checked against a bound the
+ * pass computes, and serialised exactly only when that bound exceeds the limit: on every enqueue
+ * this saves a stringify and a parse.
+ */
+export function copyJson(value: unknown, what: string, limits: JsonLimits): JsonValue {
+  const { copy, bound } = walkJson(value, what, limits.maxDepth);
+  if (bound > limits.maxBytes) assertSize(Buffer.byteLength(JSON.stringify(copy), 'utf8'), what, limits);
+  return copy;
+}
+
+function assertSize(bytes: number, what: string, limits: JsonLimits): void {
   if (bytes > limits.maxBytes) {
     throw new PayloadTooLargeError(
       `${what} is ${formatBytes(bytes)}; the limit is ${formatBytes(limits.maxBytes)} (maxPayloadBytes). Store large data elsewhere and pass a reference.`,
       { sizeBytes: bytes, limitBytes: limits.maxBytes },
     );
   }
-  return text;
 }
 
 // Paths in error messages are built from the key stack only when something is wrong: building
@@ -42,22 +53,38 @@ function pathOf(keys: readonly (string | number)[]): string {
   return path;
 }
 
-function assertPlainJson(root: unknown, what: string, maxDepth: number): void {
+/** Bytes a JSON number takes at most (`-1.7976931348623157e+308`). */
+const MAX_NUMBER_BYTES = 24;
+/** UTF-8 bytes one UTF-16 unit of a string takes at most in JSON (an escape `\u001f`). */
+const MAX_UNIT_BYTES = 6;
+
+/**
+ * One pass over `root`: refuses what JSON cannot carry faithfully (the checks of serializeJson),
+ * and builds what JSON.parse(JSON.stringify(root)) would give — Dates as their ISO text, members
+ * whose value is undefined dropped, undefined in arrays as null, -0 as 0, `__proto__` an own data
+ * key — along with an upper bound on its serialised size in bytes.
+ */
+function walkJson(root: unknown, what: string, maxDepth: number): { copy: JsonValue; bound: number } {
   const ancestors = new Set<object>();
   const keys: (string | number)[] = [];
-  const visit = (value: unknown, depth: number): void => {
+  let bound = 0;
+  const visit = (value: unknown, depth: number): JsonValue | undefined => {
     if (depth > maxDepth) {
       throw new ValidationError(`${what} nests deeper than ${maxDepth} levels at ${pathOf(keys)}; flatten it or raise maxPayloadDepth.`);
     }
     switch (typeof value) {
       case 'string':
+        bound += 2 + MAX_UNIT_BYTES * value.length;
+        return value;
       case 'boolean':
-        return;
+        bound += 5;
+        return value;
       case 'number':
         if (!Number.isFinite(value)) {
           throw new ValidationError(`${what} has a non-finite number at ${pathOf(keys)}; JSON cannot carry NaN or Infinity.`);
         }
-        return;
+        bound += MAX_NUMBER_BYTES;
+        return value === 0 ? 0 : value;
       case 'bigint':
         throw new ValidationError(`${what} has a BigInt at ${pathOf(keys)}; convert it to a string or number first.`);
       case 'function':
@@ -65,14 +92,19 @@ function assertPlainJson(root: unknown, what: string, maxDepth: number): void {
         throw new ValidationError(`${what} has a ${typeof value} at ${pathOf(keys)}; only plain JSON data can be stored.`);
       case 'undefined':
         if (depth === 0) throw new ValidationError(`${what} is undefined; pass null or a JSON value.`);
-        return;
+        return undefined;
       case 'object':
         break;
     }
-    if (value === null) return;
+    bound += 4;
+    if (value === null) return null;
     const obj = value as object;
     if (ancestors.has(obj)) throw new ValidationError(`${what} has a cycle at ${pathOf(keys)}; JSON cannot represent cyclic data.`);
-    if (obj instanceof Date) return;
+    if (obj instanceof Date) {
+      const iso = (obj.toJSON() as string | null) ?? null;
+      if (iso !== null) bound += 2 + iso.length;
+      return iso;
+    }
     const isArray = Array.isArray(obj);
     if (!isArray) {
       const proto = Object.getPrototypeOf(obj) as unknown;
@@ -82,24 +114,36 @@ function assertPlainJson(root: unknown, what: string, maxDepth: number): void {
       }
     }
     ancestors.add(obj);
+    let out: JsonValue;
     if (isArray) {
       const arr = obj as unknown[];
+      const copy = new Array<JsonValue>(arr.length);
       for (let i = 0; i < arr.length; i++) {
         keys.push(i);
-        visit(arr[i], depth + 1);
+        copy[i] = visit(arr[i], depth + 1) ?? null;
         keys.pop();
+        bound += 1;
       }
+      out = copy;
     } else {
       const rec = obj as Record<string, unknown>;
+      const copy: { [key: string]: JsonValue } = {};
       for (const k of Object.keys(rec)) {
         keys.push(k);
-        visit(rec[k], depth + 1);
+        const v = visit(rec[k], depth + 1);
         keys.pop();
+        if (v === undefined) continue;
+        bound += 4 + MAX_UNIT_BYTES * k.length;
+        // JSON.parse makes `__proto__` an own key; assigning it would set the prototype instead.
+        if (k === '__proto__') Object.defineProperty(copy, k, { value: v, writable: true, enumerable: true, configurable: true });
+        else copy[k] = v;
       }
+      out = copy;
     }
     ancestors.delete(obj);
+    return out;
   };
-  visit(root, 0);
+  return { copy: visit(root, 0) ?? null, bound };
 }
 
 /**

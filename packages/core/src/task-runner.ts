@@ -5,8 +5,7 @@
 // outcomes that landed count for the breaker.
 import type { Checkpoint } from './api.js';
 import { decodeCheckpointAsync } from './checkpoint-codec.js';
-import type { JsonValue } from './json.js';
-import { serializeJson } from './json.js';
+import { copyJson, type JsonValue } from './json.js';
 import type { NewEvent } from './ports/event-log.js';
 import type { Corruption } from './ports/task-store.js';
 import { storedError, type EngineContext } from './engine-context.js';
@@ -150,7 +149,7 @@ function handlerSettled(run: RunningTask, value: unknown, failed: unknown): void
   if (failed === undefined) {
     let result: JsonValue | undefined;
     try {
-      result = value === undefined || value === null ? null : (JSON.parse(serializeJson(value, `Result of task "${task.type}" (${task.id})`, { maxBytes: engine.options.maxPayloadBytes, maxDepth: engine.options.maxPayloadDepth })) as JsonValue);
+      result = value === undefined || value === null ? null : copyJson(value, `Result of task "${task.type}" (${task.id})`, { maxBytes: engine.options.maxPayloadBytes, maxDepth: engine.options.maxPayloadDepth });
     } catch (err) {
       failed = err;
     }

@@ -5,7 +5,7 @@ import type { TaskSpec } from './api.js';
 import { validateBudget } from './budget.js';
 import { ValidationError } from './errors.js';
 import { generateKey, newId } from './idempotency.js';
-import { parseJson, serializeJson, type JsonValue } from './json.js';
+import { copyJson } from './json.js';
 import { MAX_ID_LENGTH, validateQueueName, validateTaskType, validateText, MAX_GROUP_LENGTH } from './names.js';
 import { describe } from './option-helpers.js';
 import { MAX_DURATION_MS, type CompiledOptions } from './options.js';
@@ -36,7 +36,7 @@ export function prepareTask(spec: TaskSpec, options: CompiledOptions, registry: 
   if (spec === null || typeof spec !== 'object') throw new ValidationError('Each task spec must be an object { type, input, ...options }.');
   const type = validateTaskType(spec.type);
   const limits = { maxBytes: options.maxPayloadBytes, maxDepth: options.maxPayloadDepth };
-  const input = parseJson<JsonValue>(serializeJson(spec.input, `Input of task "${type}"`, limits));
+  const input = copyJson(spec.input, `Input of task "${type}"`, limits);
   const reg = registry.get(type);
   const version = spec.version ?? reg?.version ?? 'v1';
   if (typeof version !== 'string') throw new ValidationError(`version of task "${type}" must be a string; got ${describe(version)}.`);

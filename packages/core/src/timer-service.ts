@@ -3,13 +3,12 @@
 // least every `timerMaxSleepMs` for timers other processes scheduled. Many services may share a
 // store: claims make each timer fire once.
 import type { Clock, TimerHandle } from './clock.js';
-import type { JsonValue } from './json.js';
 import type { Logger } from './logger.js';
 import type { BackendPorts } from './ports/backend.js';
 import type { TimerRecord } from './ports/timer-store.js';
 import type { EventPublisher } from './event-publisher.js';
 import { ConfigError, ValidationError } from './errors.js';
-import { parseJson, serializeJson } from './json.js';
+import { copyJson, type JsonValue } from './json.js';
 import { newId } from './idempotency.js';
 import { MAX_DURATION_MS } from './options.js';
 import { validateText } from './names.js';
@@ -90,7 +89,7 @@ export class TimerService {
       throw new ValidationError(`Timer delay must be a number of ms from 0 to ${MAX_DURATION_MS} (365 days); got ${String(t.delayMs)}.`);
     }
     // Stored and fired in another process: only plain JSON survives the trip.
-    const payload = parseJson<JsonValue>(serializeJson(t.payload ?? null, `Payload of timer ${t.name ?? t.kind}`, { maxBytes: 64 * 1024, maxDepth: 32 }));
+    const payload = copyJson(t.payload ?? null, `Payload of timer ${t.name ?? t.kind}`, { maxBytes: 64 * 1024, maxDepth: 32 });
     const [record] = await this.deps.ports.timers.schedule([{ id: newId(), name: t.name ?? null, ...t, payload, delayMs: Math.round(t.delayMs) }]);
     this.wake();
     return record!;

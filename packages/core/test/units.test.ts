@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { splitBudget, validateBudget } from '../src/budget.js';
 import { ConfigError, LeaseLostError, PermanentError, ValidationError, isRetryable } from '../src/errors.js';
 import { generateKey } from '../src/idempotency.js';
-import { canonicalJson, serializeJson } from '../src/json.js';
+import { createHash } from 'node:crypto';
+import { canonicalJson, copyJson, serializeJson } from '../src/json.js';
+import { PayloadTooLargeError } from '../src/errors.js';
 import { redactUrl } from '../src/logger.js';
 import { validateName } from '../src/names.js';
 import { compileRetryPolicy } from '../src/retry-policy.js';
@@ -17,6 +19,8 @@ describe('idempotency keys', () => {
     expect(generateKey('t', { a: 1 })).not.toBe(generateKey('u', { a: 1 }));
     expect(generateKey('t', {})).toMatch(/^[0-9a-f]{64}$/);
     expect(canonicalJson({ b: 1, a: { d: 1, c: 2 } })).toBe('{"a":{"c":2,"d":1},"b":1}');
+    // The same bytes whichever sha256 Node offers (one-shot crypto.hash or createHash).
+    expect(generateKey('t', { b: 'é', a: [1] }, 'v3')).toBe(createHash('sha256').update('["t",{"a":[1],"b":"é"},"v3"]').digest('hex'));
   });
 
   it('canonical JSON is JSON.stringify of a key-sorted copy, for every shape of JSON (keys stay stable across versions)', () => {
@@ -64,6 +68,81 @@ describe('checked JSON', () => {
     expect(() => serializeJson(undefined, 'x', limits)).toThrow(ValidationError);
     expect(() => serializeJson({ a: { b: { c: { d: 1 } } } }, 'x', limits)).toThrow(/deeper than 3/);
     expect(serializeJson({ d: new Date(0) }, 'x', limits)).toBe('{"d":"1970-01-01T00:00:00.000Z"}');
+  });
+});
+
+describe('copyJson: the checked copy an enqueue stores', () => {
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const atoms = ['', 'a"b\\c\n', 'ünï 🎉', '\u2028', '\ud800', '\u0001'.repeat(3), 0, -0, 1.5e300, -7.25, true, false, null, undefined, new Date(86_400_000), new Date(NaN)];
+  const gen = (depth: number): unknown => {
+    const pick = rnd(depth > 3 ? 1 : 4);
+    if (pick === 0) return atoms[rnd(atoms.length)];
+    if (pick === 1) {
+      const a: unknown[] = Array.from({ length: rnd(4) }, () => gen(depth + 1));
+      if (rnd(4) === 0) a[a.length + 1] = 1; // a hole
+      return a;
+    }
+    if (pick === 2) return Object.create(null) as object;
+    const o: Record<string, unknown> = {};
+    for (let i = rnd(5); i > 0; i--) Object.defineProperty(o, ['z', 'a', '__proto__', 'é', '10', '9', 'constructor', 'a.b'][rnd(8)]!, { value: gen(depth + 1), enumerable: true, writable: true, configurable: true });
+    return o;
+  };
+  /** Key order and -0 included, which toEqual does not check. */
+  const same = (a: unknown, b: unknown): boolean => {
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return Object.is(a, b);
+    if (Array.isArray(a) !== Array.isArray(b) || Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  };
+
+  it('is exactly what JSON.parse(JSON.stringify(value)) gives, key order, -0 and __proto__ included', () => {
+    const limits = { maxBytes: 1_000_000, maxDepth: 10 };
+    for (let i = 0; i < 2_000; i++) {
+      const v = gen(0);
+      if (v === undefined) continue;
+      const copy = copyJson(v, 'x', limits);
+      expect(same(copy, JSON.parse(JSON.stringify(v)))).toBe(true);
+      expect(JSON.stringify(copy)).toBe(serializeJson(v, 'x', limits));
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('is a copy: changing the value afterwards changes nothing stored', () => {
+    const input = { a: { b: [1, 2] }, d: new Date(0) };
+    const copy = copyJson(input, 'x', { maxBytes: 1_000, maxDepth: 5 }) as { a: { b: number[] }; d: string };
+    input.a.b.push(3);
+    input.d.setTime(1);
+    expect(copy).toEqual({ a: { b: [1, 2] }, d: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('refuses a value over the limit by its exact size in bytes, and takes one exactly at it', () => {
+    for (let i = 0; i < 500; i++) {
+      const v = gen(0) ?? null;
+      const bytes = Buffer.byteLength(JSON.stringify(v), 'utf8');
+      expect(copyJson(v, 'x', { maxBytes: bytes, maxDepth: 10 })).toBeDefined();
+      if (bytes < 2) continue;
+      let caught: unknown;
+      try {
+        copyJson(v, 'x', { maxBytes: bytes - 1, maxDepth: 10 });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(PayloadTooLargeError);
+      expect(caught).toMatchObject({ sizeBytes: bytes, limitBytes: bytes - 1 });
+    }
+    // Multi-byte text counts in UTF-8 bytes: 'é' is 2, an escaped control character 6.
+    expect(() => copyJson('é'.repeat(10), 'Input', { maxBytes: 21, maxDepth: 1 })).toThrow(/Input is 22 B; the limit is 21 B/);
+    expect(copyJson('\u0001'.repeat(10), 'x', { maxBytes: 62, maxDepth: 1 })).toBe('\u0001'.repeat(10));
+  });
+
+  it('refuses what serializeJson refuses, naming the path', () => {
+    const limits = { maxBytes: 1_000, maxDepth: 3 };
+    expect(() => copyJson({ a: [1, { b: NaN }] }, 'x', limits)).toThrow('at $.a[1].b;');
+    expect(() => copyJson({ m: new Map() }, 'x', limits)).toThrow(/Map instance at \$\.m/);
+    expect(() => copyJson(undefined, 'x', limits)).toThrow(ValidationError);
+    expect(() => copyJson({ a: { b: { c: { d: 1 } } } }, 'x', limits)).toThrow(/deeper than 3/);
   });
 });
 
