@@ -3,9 +3,10 @@
 // tasks, one worker, at each --concurrency: 50 by default, as in scenario 3) and N/4 awaited
 // enqueues (scenario 1's shape). For each: this process's CPU per task, the Redis server's CPU per
 // task (/proc/<redis pid>/stat: the server must run on this machine, as the benchmark's loopback
-// rule makes it), the Redis commands run per task (INFO commandstats, scripts' own calls
-// included) and the time of each Lua script per task from Redis's own SLOWLOG (threshold 20 µs for
-// the run, restored afterwards; a script call with a batch of tasks always takes longer than
+// rule makes it), the Redis commands run per task and Redis's time in them (INFO commandstats,
+// scripts' own calls included: a script's time minus its commands' is Lua and redis.call
+// overhead) and the time of each Lua script per call from Redis's own SLOWLOG (threshold 20 µs
+// for the run, restored afterwards; a script call with a batch of tasks always takes longer than
 // that). Then BullMQ's `Queue.add`, awaited, the same number of times (settings as in the
 // benchmark), and `EVALSHA` of `return 1`, the floor of any script call.
 import { readFileSync } from 'node:fs';
@@ -35,14 +36,14 @@ interface Costs {
   clientUs: number;
   serverUs: number | null;
   perScript: Map<string, { calls: number; us: number }>;
-  /** Redis commands run per task (scripts' own calls included), from INFO commandstats. */
-  perCommand: Map<string, number>;
+  /** Redis commands run per task (scripts' own calls included) and Redis's time in each per task (µs), from INFO commandstats. */
+  perCommand: Map<string, { calls: number; us: number }>;
 }
 
-function commandCalls(info: string): Map<string, number> {
-  const calls = new Map<string, number>();
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
-  return calls;
+function commandStats(info: string): Map<string, { calls: number; us: number }> {
+  const stats = new Map<string, { calls: number; us: number }>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), us: Number(m[3]) });
+  return stats;
 }
 
 await withRedis(async (r) => {
@@ -65,7 +66,7 @@ await withRedis(async (r) => {
     await r.config('SET', 'slowlog-log-slower-than', '20');
     await r.config('SET', 'slowlog-max-len', '200000');
     await r.slowlog('RESET');
-    const k0 = commandCalls(await r.info('commandstats'));
+    const k0 = commandStats(await r.info('commandstats'));
     const s0 = serverCpuUs();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -73,14 +74,14 @@ await withRedis(async (r) => {
     const seconds = (performance.now() - t0) / 1_000;
     const c = process.cpuUsage(c0);
     const s1 = serverCpuUs();
-    const k1 = commandCalls(await r.info('commandstats'));
-    const perCommand = new Map<string, number>();
+    const k1 = commandStats(await r.info('commandstats'));
+    const perCommand = new Map<string, { calls: number; us: number }>();
     for (const [cmd, n] of k1) {
       // The measuring connection's own INFO / SLOWLOG / CONFIG calls (Redis 7 names subcommands
       // `config|get`) are not the system's.
       if (['info', 'slowlog', 'config'].includes(cmd.split('|')[0]!)) continue;
-      const d = n - (k0.get(cmd) ?? 0);
-      if (d > 0) perCommand.set(cmd, d / tasks);
+      const d = n.calls - (k0.get(cmd)?.calls ?? 0);
+      if (d > 0) perCommand.set(cmd, { calls: d / tasks, us: (n.us - (k0.get(cmd)?.us ?? 0)) / tasks });
     }
     const log = (await r.slowlog('GET', '200000')) as [number, number, number, string[]][];
     await restore();
@@ -159,9 +160,21 @@ await withRedis(async (r) => {
       for (const [name, e] of [...c.perScript.entries()].sort((a, b) => b[1].us - a[1].us)) {
         console.log(`| ${name} | ${e.calls.toLocaleString('en-US')} | ${f1(c.tasks / e.calls)} | ${f1(e.us / e.calls)} | ${f1(e.us / c.tasks)} |`);
       }
-      const cmds = [...c.perCommand.entries()].sort((a, b) => b[1] - a[1]);
-      const total = cmds.reduce((t, [, n]) => t + n, 0);
-      console.log(`Redis commands per task: ${total.toFixed(2)} (${cmds.map(([cmd, n]) => `${cmd} ${n.toFixed(2)}`).join(', ')})`);
+      const cmds = [...c.perCommand.entries()].sort((a, b) => b[1].calls - a[1].calls);
+      const total = cmds.reduce((t, [, n]) => t + n.calls, 0);
+      console.log(`Redis commands per task: ${total.toFixed(2)} (${cmds.map(([cmd, n]) => `${cmd} ${n.calls.toFixed(2)}`).join(', ')})`);
+      // A script's own time in commandstats includes the commands it runs (each also counted
+      // under its own name): the difference is Lua and the cost of each redis.call around its command.
+      const isScript = (cmd: string) => cmd === 'evalsha' || cmd === 'eval';
+      const scriptUs = cmds.filter(([cmd]) => isScript(cmd)).reduce((t, [, n]) => t + n.us, 0);
+      const inner = cmds.filter(([cmd]) => !isScript(cmd));
+      const innerUs = inner.reduce((t, [, n]) => t + n.us, 0);
+      const innerCalls = inner.reduce((t, [, n]) => t + n.calls, 0);
+      if (scriptUs > 0) {
+        console.log(
+          `Redis time per task: ${f1(scriptUs)} µs in script calls, of which ${f1(innerUs)} µs in the ${innerCalls.toFixed(1)} commands they run (${inner.map(([cmd, n]) => `${cmd} ${f1(n.us)}`).join(', ')}) and ${f1(scriptUs - innerUs)} µs around them (Lua, redis.call)`,
+        );
+      }
     }
     console.log(`\nEVALSHA of \`return 1\`: ${f1(floorUs)} µs of Redis time per call (2,000 calls).`);
   } finally {

@@ -3,14 +3,17 @@
 // handed to a task write go without runId and phaseId: the script takes those from the record.
 import { parseJson, transitions, type EventType, type JsonObject, type NewEvent, type StoredEvent } from '@baton/core/adapter';
 
-/** [ats, lines] of events handed to a task write ('' and '' for none). */
-export function eventArgs(events: readonly NewEvent[] | undefined): [string, string] {
+/**
+ * [ats, lines] of events handed to a task write ('' and '' for none); each line starts with
+ * `head` (the script's own, when the caller can write it: create-one).
+ */
+export function eventArgs(events: readonly NewEvent[] | undefined, head = ''): [string, string] {
   if (events === undefined || events.length === 0) return ['', ''];
   let ats = '';
   let lines = '';
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    const text = JSON.stringify({ id: e.id, type: e.type, at: e.at, taskId: e.taskId, workerId: e.workerId, data: e.data }).slice(1);
+    const text = head + JSON.stringify({ id: e.id, type: e.type, at: e.at, taskId: e.taskId, workerId: e.workerId, data: e.data }).slice(1);
     ats += i === 0 ? String(e.at) : `,${e.at}`;
     lines += i === 0 ? text : `\n${text}`;
   }

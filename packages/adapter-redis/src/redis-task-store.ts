@@ -48,6 +48,11 @@ const TERMINAL = ['completed', 'dead', 'cancelled'] as const;
 
 type Reply = (string | number | null)[];
 
+/** The head the scripts put on the events of a task without a run or phase (event-lib's addEventsFor). */
+const NO_RUN = '{"runId":null,"phaseId":null,';
+
+const keyTtl = (t: NewTask): number => Math.max(1, Math.ceil(t.keyTtlMs));
+
 export class RedisTaskStore implements TaskStore {
   constructor(private readonly conn: RedisConnection) {}
 
@@ -63,26 +68,21 @@ export class RedisTaskStore implements TaskStore {
     events: readonly (readonly NewEvent[] | undefined)[] | undefined,
   ): Promise<CreateResult[]> {
     if (tasks.length === 0) return [];
+    const first = tasks[0]!;
+    if (tasks.length === 1 && delaysMs !== null && !(delaysMs[0]! > 0) && first.group === null && first.runId === null && first.phaseId === null) {
+      // enqueue()'s commonest call has a leaner script of its own (create-one.lua); with no run
+      // or phase, the events' JSON is complete here.
+      const ev = events?.[0];
+      const [ats, lines] = eventArgs(ev, NO_RUN);
+      const flat = (await this.conn.run(op, 'create-one', [first.id, first.type, first.idempotencyKey, keyTtl(first), first.queue, first.priority, packTask(first), ev?.length ?? 0, ats, lines])) as [string, number];
+      return [{ id: String(flat[0]), duplicate: flat[1] === 1 }];
+    }
     const args: RedisArg[] = [];
     for (let i = 0; i < tasks.length; i++) {
       const t = tasks[i]!;
       const delay = delaysMs === null ? '' : Math.max(0, Math.ceil(delaysMs[i] ?? 0));
       const [ats, lines] = eventArgs(events?.[i]);
-      args.push(
-        t.id,
-        t.type,
-        t.idempotencyKey,
-        Math.max(1, Math.ceil(t.keyTtlMs)),
-        t.queue,
-        t.priority,
-        t.group ?? '',
-        t.runId ?? '',
-        t.phaseId ?? '',
-        packTask(t),
-        delay,
-        ats,
-        lines,
-      );
+      args.push(t.id, t.type, t.idempotencyKey, keyTtl(t), t.queue, t.priority, t.group ?? '', t.runId ?? '', t.phaseId ?? '', packTask(t), delay, ats, lines);
     }
     const flat = (await this.conn.run(op, 'create', args)) as (string | number)[];
     const out = new Array<CreateResult>(flat.length / 2);

@@ -22,6 +22,7 @@ export type ScriptName =
   | 'queues'
   | 'configure'
   | 'create'
+  | 'create-one'
   | 'start'
   | 'finish'
   | 'finish-settle'

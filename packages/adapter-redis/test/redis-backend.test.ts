@@ -4,11 +4,13 @@
 // two corruption failures of issue 12 this layout must not repeat.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendUnavailableError, ConfigError, SchemaError } from '@baton/core';
-import { newId, silentLogger, type NewEvent, type QueueItem } from '@baton/core/adapter';
+import { newId, silentLogger, type NewEvent, type NewTask, type QueueItem } from '@baton/core/adapter';
 import { captureLogger, newTask } from '@baton/conformance';
 import { Redis, type Cluster } from 'ioredis';
 import { Redis as Redis6, type Cluster as Cluster6 } from 'ioredis6';
 import { redisBackend, type RedisClient } from '../src/index.js';
+import type { RedisArg } from '../src/redis-client.js';
+import { scripts } from '../src/scripts.js';
 import { corruptionHooks, GARBAGE, keysOf } from './corruption-hooks.js';
 import { deletePrefix, isolatedBackend, randomPrefix, REDIS_URL, redisUp, skipReason, sleepMs } from './helpers.js';
 
@@ -211,24 +213,14 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
     expect((await b.events.query({ limit: 100 })).map((e) => e.seq)).toEqual([8, 9, 10, 11, 12]);
   });
 
-  it('falls back to EVAL when Redis does not know a script (NOSCRIPT: flushed cache, failover)', async () => {
-    // SCRIPT FLUSH would disturb other users of the shared server; a client whose EVALSHA always
-    // answers NOSCRIPT exercises the same path.
+  /** A client of the shared server whose every `call` goes through `call` (`real` sends it as is). */
+  const intercepted = (call: (cmd: string, args: RedisArg[], real: RedisClient['call']) => Promise<unknown>): RedisClient => {
     const real = raw();
-    let evalshas = 0;
-    let evals = 0;
-    const client: RedisClient = {
+    return {
       get status() {
         return real.status;
       },
-      call: (cmd, args) => {
-        if (cmd === 'EVALSHA') {
-          evalshas++;
-          return Promise.reject(Object.assign(new Error('NOSCRIPT No matching script. Please use EVAL.'), { name: 'ReplyError' }));
-        }
-        if (cmd === 'EVAL') evals++;
-        return real.call(cmd, args);
-      },
+      call: (cmd, args) => call(cmd, args, (c, a) => real.call(c, a)),
       hmgetBuffer: (key, ...fields) => real.hmgetBuffer(key, ...fields),
       duplicate: () => real.duplicate(),
       on: (e, l) => real.on(e, l),
@@ -236,6 +228,21 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
       quit: () => real.quit(),
       disconnect: () => real.disconnect(),
     };
+  };
+
+  it('falls back to EVAL when Redis does not know a script (NOSCRIPT: flushed cache, failover)', async () => {
+    // SCRIPT FLUSH would disturb other users of the shared server; a client whose EVALSHA always
+    // answers NOSCRIPT exercises the same path.
+    let evalshas = 0;
+    let evals = 0;
+    const client = intercepted((cmd, args, real) => {
+      if (cmd === 'EVALSHA') {
+        evalshas++;
+        return Promise.reject(Object.assign(new Error('NOSCRIPT No matching script. Please use EVAL.'), { name: 'ReplyError' }));
+      }
+      if (cmd === 'EVAL') evals++;
+      return real(cmd, args);
+    });
     const prefix = randomPrefix();
     const b = redisBackend(client, { prefix, checkPersistence: false });
     cleanups.push(async () => {
@@ -245,6 +252,49 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
     expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, expired: 0, delayed: 0 });
     expect(evalshas).toBeGreaterThan(0);
     expect(evals).toBe(evalshas);
+  });
+
+  it("enqueue's one task (create-one) writes what a batch (create) writes, and dedups, takes over a purged key and refuses a taken id alike", async () => {
+    // Which script each call ran, by its SHA.
+    const ran: string[] = [];
+    const byName = new Map(Object.values(scripts).map((s) => [s.sha, s.name]));
+    const client = intercepted((cmd, args, real) => {
+      if (cmd === 'EVALSHA') ran.push(byName.get(String(args[0])) ?? '?');
+      return real(cmd, args);
+    });
+    const prefix = randomPrefix();
+    const b = redisBackend(client, { prefix, checkPersistence: false });
+    cleanups.push(async () => {
+      await b.close();
+      await deletePrefix(prefix);
+    });
+    await b.ready({ logger: silentLogger });
+    const enqueued = (t: NewTask): NewEvent[] => [{ id: newId(), type: 'task.enqueued', at: Date.now(), runId: null, phaseId: null, taskId: t.id, workerId: null, data: { type: t.type, queue: t.queue } }];
+    const one = newTask({ input: { n: 'é"\\' } });
+    const batch = [newTask({ input: { n: 'é"\\' } }), newTask()];
+    const before = ran.length;
+    expect(await b.flow.createAndEnqueue([one], [undefined], undefined, [enqueued(one)])).toEqual([{ id: one.id, duplicate: false }]);
+    expect(ran.slice(before)).toEqual(['create-one']);
+    await b.flow.createAndEnqueue(batch, [0, 0], undefined, batch.map(enqueued));
+    expect(ran.at(-1)).toBe('create');
+    const [a, c] = [await b.tasks.get(one.id), await b.tasks.get(batch[0]!.id)];
+    const strip = (r: object | null) => ({ ...r, id: null, idempotencyKey: null, createdAt: null, updatedAt: null });
+    expect(strip(a)).toEqual(strip(c));
+    const [ea] = await b.events.query({ taskId: one.id, limit: 10 });
+    const [ec] = await b.events.query({ taskId: batch[0]!.id, limit: 10 });
+    expect({ ...ea, id: null, at: null, seq: null, taskId: null }).toEqual({ ...ec, id: null, at: null, seq: null, taskId: null });
+    expect(await b.queue.depth()).toMatchObject({ ready: 3 });
+    // The same key again: the live task's id, no second event.
+    const again = newTask({ idempotencyKey: one.idempotencyKey });
+    expect(await b.flow.createAndEnqueue([again], [undefined], undefined, [enqueued(again)])).toEqual([{ id: one.id, duplicate: true }]);
+    expect(await b.events.query({ taskId: again.id, limit: 10 })).toEqual([]);
+    // A taken id with a fresh key creates nothing either.
+    expect(await b.flow.createAndEnqueue([newTask({ id: one.id })], [undefined])).toEqual([{ id: one.id, duplicate: true }]);
+    // A key whose task was purged is taken over.
+    await raw().del(keysOf(b).task(one.id));
+    const after = newTask({ idempotencyKey: one.idempotencyKey });
+    expect(await b.flow.createAndEnqueue([after], [undefined])).toEqual([{ id: after.id, duplicate: false }]);
+    expect(ran.filter((name) => name === 'create')).toHaveLength(1);
   });
 
   it('issue 12.5: one task hash with a garbage field neither fails a claim after its batch was leased nor takes its neighbours down', async () => {

@@ -16,27 +16,15 @@ local n = (#ARGV - 3) / 13
 local seq = redis.call('INCRBY', K.seq, n) - n
 local out = {}
 for i = 4, #ARGV, 13 do
-  local id, key, ttl = ARGV[i], ARGV[i + 2], ARGV[i + 3]
-  local keyKey = K_idempotencyKey(key)
-  local tk = K_task(id)
-  local dup = nil
-  if not redis.call('SET', keyKey, id, 'NX', 'PX', ttl) then
-    local holder = redis.call('GET', keyKey)
-    if holder and redis.call('EXISTS', K_task(holder)) == 1 then
-      dup = holder
-    else
-      -- The key's task was purged or deleted: the new task takes the key over.
-      redis.call('SET', keyKey, id, 'PX', ttl)
-    end
-  end
-  if not dup and redis.call('EXISTS', tk) == 1 then dup = id end
+  local id, key = ARGV[i], ARGV[i + 2]
+  local dup = takeKey(key, id, ARGV[i + 3])
   if dup then
     out[#out + 1] = dup
     out[#out + 1] = 1
   else
     seq = seq + 1
     local q, g, runId, phaseId = ARGV[i + 4], ARGV[i + 6], nz(ARGV[i + 7]), nz(ARGV[i + 8])
-    local f = { 'st', 'pending', 'sq', seq, 'ca', NOW_TEXT, 'ua', NOW_TEXT, 'ty', ARGV[i + 1], 'k', key, 'q', q, 'x', ARGV[i + 9] }
+    local f = newTaskFields(seq, ARGV[i + 1], key, q, ARGV[i + 9])
     if runId then
       add(f, 'ru', runId)
       push(ZADDS, K_run(runId), seq, id)
@@ -45,7 +33,7 @@ for i = 4, #ARGV, 13 do
       add(f, 'ph', phaseId)
       push(ZADDS, K_phase(phaseId), seq, id)
     end
-    redis.call('HSET', tk, unpack(f))
+    redis.call('HSET', K_task(id), unpack(f))
     push(ZADDS, K.active, seq, id)
     if ARGV[i + 10] ~= '' then enqueueOne(id, q, tonumber(ARGV[i + 5]), g, tonumber(ARGV[i + 10]), seq, now) end
     if ARGV[i + 12] ~= '' then addEventsFor(runId, phaseId, ARGV[i + 11], ARGV[i + 12]) end

@@ -194,17 +194,27 @@ local function promoteDue(q, now)
   chunked('ZREM', K_delayed(q), ids)
 end
 
+-- A ready delivery, now, for an ungrouped task unless it has a live delivery (enqueueOne's
+-- commonest case, and create-one's). Returns true when it created it; the caller wakes the queue.
+local function enqueueReady(id, q, pr, seq, now)
+  local key = readyKey(now, seq)
+  if redis.call('HSETNX', K.deliveries, id, deliveryRecord('r', q, pr, seq, key, '')) == 0 then return false end
+  redis.call('ZADD', K_ready(q), -pr, key .. id)
+  return true
+end
+
 -- Makes a task deliverable in its queue (after its delay) unless it has a live delivery; `seq`
 -- its enqueue order. Returns true when it created the delivery.
 local function enqueueOne(id, q, pr, g, delay, seq, now)
   if delay > 0 then
     if redis.call('HSETNX', K.deliveries, id, deliveryRecord('d', q, pr, seq, now + delay, g)) == 0 then return false end
     redis.call('ZADD', K_delayed(q), now + delay, id)
+  elseif g == '' then
+    if not enqueueReady(id, q, pr, seq, now) then return false end
   else
     local key = readyKey(now, seq)
     if redis.call('HSETNX', K.deliveries, id, deliveryRecord('r', q, pr, seq, key, g)) == 0 then return false end
-    local member = key .. id
-    if g == '' then redis.call('ZADD', K_ready(q), -pr, member) else laneAdd(q, g, -pr, member) end
+    laneAdd(q, g, -pr, key .. id)
   end
   WAKE[q] = true
   return true
@@ -335,6 +345,17 @@ local function wakeInfo(queues, waitMs, now)
   return ids, nextIn
 end
 
+-- Registers queue q (its first delivery) or, when a claim waits on it, wakes that claim: one
+-- read tells both, and a wake entry is written only then (an XADD costs several times the check).
+local function wakeQueue(q)
+  local mark = redis.call('HGET', K.queueNames, q)
+  if not mark then
+    redis.call('HSET', K.queueNames, q, 0)
+  elseif (tonumber(mark) or 0) > ((NOW_TEXT ~= '' and tonumber(NOW_TEXT)) or nowMs()) then
+    redis.call('XADD', K_wake(q), 'MAXLEN', 1, '*', 'w', 1)
+  end
+end
+
 -- Writes back leased counts and buckets, and wakes the queues that may have become claimable.
 local function flushQueues()
   for q, m in pairs(QM) do
@@ -342,17 +363,6 @@ local function flushQueues()
     if m.bucket then redis.call('HSET', K_queueMeta(q), 'rt', m.tat, 'ro', m.origin) end
     m.delta, m.bucket = 0, false
   end
-  local now = nil
-  for q in pairs(WAKE) do
-    -- One read both registers the queue and tells whether a claim waits on it (then, and only
-    -- then, a wake entry: an XADD costs several times the check).
-    local mark = redis.call('HGET', K.queueNames, q)
-    if not mark then
-      redis.call('HSET', K.queueNames, q, 0)
-    else
-      now = now or (NOW_TEXT ~= '' and tonumber(NOW_TEXT)) or nowMs()
-      if (tonumber(mark) or 0) > now then redis.call('XADD', K_wake(q), 'MAXLEN', 1, '*', 'w', 1) end
-    end
-  end
+  for q in pairs(WAKE) do wakeQueue(q) end
   WAKE = {}
 end

@@ -44,6 +44,26 @@ end
 
 local function add(f, k, v) f[#f + 1] = k; f[#f + 1] = v end
 
+-- Takes idempotency key `key` for a new task `id` (create, create-one): nil when the task may be
+-- created (the key maps to it now, for `ttl` ms), else the id of the task that is there already:
+-- the live task holding the key, or `id` itself when that id exists. A key whose task was purged
+-- or deleted is taken over.
+local function takeKey(key, id, ttl)
+  local keyKey = K_idempotencyKey(key)
+  if not redis.call('SET', keyKey, id, 'NX', 'PX', ttl) then
+    local holder = redis.call('GET', keyKey)
+    if holder and redis.call('EXISTS', K_task(holder)) == 1 then return holder end
+    redis.call('SET', keyKey, id, 'PX', ttl)
+  end
+  if redis.call('EXISTS', K_task(id)) == 1 then return id end
+  return nil
+end
+
+-- The fields of a new pending task (HSET arguments), created now; `x` its packed fields (task-codec.ts).
+local function newTaskFields(seq, ty, key, q, x)
+  return { 'st', 'pending', 'sq', seq, 'ca', NOW_TEXT, 'ua', NOW_TEXT, 'ty', ty, 'k', key, 'q', q, 'x', x }
+end
+
 local STATES = { pending = true, running = true, scheduled = true, completed = true, dead = true, cancelled = true }
 
 -- transitions.start: pending → running under leaseId. Returns the task's hash as it was before
