@@ -1,9 +1,11 @@
-// `npm run -w bench core-costs [-- --n=100000 --runs=5 --backends=memory,sqlite --concurrency=50]`:
+// `npm run -w bench core-costs [-- --n=100000 --runs=5 --backends=memory,sqlite,sqlite-inline --concurrency=50]`:
 // the core's own cost per task (issue 13), which bounds every backend. Scenario 3's shape (N
 // pre-enqueued no-op tasks, one worker) on the in-process backends, measured from worker start to
 // the last completion: bytes allocated per task (heap growth plus what each GC freed, from
 // v8.GCProfiler: the same figure run after run, unlike time on a shared machine), this process's
-// CPU µs per task, the share of wall time spent in GC, and tasks/s. Each backend runs a discarded
+// CPU µs per task (all its threads: the SQLite checkpoint thread's too), the share of wall time
+// spent in GC, and tasks/s. `sqlite-inline` is SQLite with its checkpoints inside commits
+// (walCheckpoint: 'inline'), as before the checkpoint thread. Each backend runs a discarded
 // warm-up first (so the JIT has settled), then the runs alternate between backends so a noisy
 // neighbour hits them alike; medians are printed last.
 import { GCProfiler, getHeapStatistics } from 'node:v8';
@@ -36,6 +38,14 @@ const TARGETS: Record<string, Target> = {
     open: () => {
       const file = sqliteFile(newNamespace());
       return { backend: sqliteBackend({ file }), cleanup: () => removeFiles(file) };
+    },
+  },
+  // SQLite's own checkpoints inside commits, as before the checkpoint thread: the comparison for it.
+  'sqlite-inline': {
+    name: 'sqlite-inline',
+    open: () => {
+      const file = sqliteFile(newNamespace());
+      return { backend: sqliteBackend({ file }, { walCheckpoint: 'inline' }), cleanup: () => removeFiles(file) };
     },
   },
 };

@@ -7,5 +7,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // import.meta.url (the checkpoint thread resolves the driver from this package) in the CJS build too.
+  shims: true,
   tsconfig: 'tsconfig.build.json',
 });

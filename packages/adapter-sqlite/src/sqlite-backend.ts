@@ -2,6 +2,7 @@
 // file is checked, migrated and switched to WAL when the backend is made, so a path it cannot use
 // fails at once; `ready` re-checks the schema version and takes the baton's logger.
 import { ConfigError, enumOption, intOption, type Backend, type BackendCapabilities, type Logger, type ReadyContext } from '@baton/core/adapter';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { openDatabase } from './open-database.js';
 import { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
 import { SqliteContext } from './sqlite-context.js';
@@ -28,6 +29,15 @@ export interface SqliteBackendOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a write waits for another connection's lock before failing with BackendUnavailableError. @default 5_000 */
   busyTimeoutMs?: number;
+  /**
+   * Who copies the write-ahead log back into the database file. `background`: a connection on a
+   * thread of its own, every few milliseconds while commits come in, so the event loop never
+   * stops for a checkpoint's fsyncs (the main connection still checkpoints past 10,000 WAL pages,
+   * or at SQLite's default if the thread is gone). `inline`: SQLite's own, inside the commit that
+   * crosses 1,000 pages. A connection you pass in (`{ database }`) and `:memory:` always use
+   * their own settings. @default 'background'
+   */
+  walCheckpoint?: 'background' | 'inline';
   /** Backend name in logs and `backend.name`. @default 'sqlite' */
   name?: string;
   /** pino-compatible logger. @default the baton's logger, received at `ready` */
@@ -38,6 +48,9 @@ export interface SqliteBackend extends Backend {
   /** Absolute path of the database file, or ':memory:'. */
   readonly file: string;
 }
+
+/** The checkpoint thread of a backend, if it runs one (tests). */
+export const checkpointerOf = new WeakMap<SqliteBackend, BackgroundCheckpointer>();
 
 const MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
 const SOURCE_HELP = "pass { file: './baton.db' } (or ':memory:'), or { database } with an open better-sqlite3 instance";
@@ -51,8 +64,9 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
   if (source === null || typeof source !== 'object' || !('file' in source || 'database' in source)) {
     throw new ConfigError(`sqliteBackend needs a source: ${SOURCE_HELP}.`);
   }
-  if (options === null || typeof options !== 'object') throw new ConfigError('sqliteBackend options must be an object { synchronous?, busyTimeoutMs?, name?, logger? }.');
+  if (options === null || typeof options !== 'object') throw new ConfigError('sqliteBackend options must be an object { synchronous?, busyTimeoutMs?, walCheckpoint?, name?, logger? }.');
   const synchronous = enumOption('sqliteBackend option synchronous', options.synchronous, 'NORMAL', ['NORMAL', 'FULL'] as const);
+  const walCheckpoint = enumOption('sqliteBackend option walCheckpoint', options.walCheckpoint, 'background', ['background', 'inline'] as const);
   const busyTimeoutMs = intOption('sqliteBackend option busyTimeoutMs', options.busyTimeoutMs, 5_000, 0, MAX_BUSY_TIMEOUT_MS);
   const name = options.name ?? 'sqlite';
   if (typeof name !== 'string' || name.length === 0) throw new ConfigError(`sqliteBackend option name must be a non-empty string; got ${JSON.stringify(name)}.`);
@@ -64,6 +78,15 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
   const wake = wakeChannel(opened.file);
   const ownLogger = options.logger?.child({ backend: name });
   const ctx = new SqliteContext(opened.db, opened.file, busyTimeoutMs, ownLogger ?? silentUntilReady, wake);
+  const checkpointer =
+    walCheckpoint === 'background' && opened.owned && !opened.memory
+      ? new BackgroundCheckpointer(opened.db, {
+          file: opened.file,
+          busyTimeoutMs,
+          synchronous,
+          onFailure: (err) => ctx.logger.warn({ err: { message: err.message }, file: opened.file }, 'SQLite checkpoint thread stopped; checkpoints run inside commits again'),
+        })
+      : null;
   // Each port of this file appends to this one event log inside its own write transaction.
   const events = new SqliteEventLog(ctx);
   const queue = new SqliteQueue(ctx, events);
@@ -79,7 +102,7 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
   });
   let notes = opened.notes;
   let closing: Promise<void> | null = null;
-  return {
+  const backend: SqliteBackend = {
     name,
     file: opened.file,
     capabilities,
@@ -104,11 +127,14 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
       closing ??= (async () => {
         ctx.markClosed();
         wake.close();
+        await checkpointer?.stop();
         if (opened.owned && opened.db.open) opened.db.close();
       })();
       return closing;
     },
   };
+  if (checkpointer !== null) checkpointerOf.set(backend, checkpointer);
+  return backend;
 }
 
 const silentUntilReady: Logger = {
