@@ -19,7 +19,9 @@ export interface JsonLimits {
  * ValidationError / PayloadTooLargeError.
  */
 export function serializeJson(value: unknown, what: string, limits: JsonLimits): string {
-  const text = JSON.stringify(walkJson(value, what, limits.maxDepth).copy);
+  walkJson(value, what, limits.maxDepth, false);
+  // What passed the walk serialises exactly as its copy would.
+  const text = JSON.stringify(value);
   assertSize(Buffer.byteLength(text, 'utf8'), what, limits);
   return text;
 }
@@ -31,7 +33,7 @@ export function serializeJson(value: unknown, what: string, limits: JsonLimits):
  * this saves a stringify and a parse.
  */
 export function copyJson(value: unknown, what: string, limits: JsonLimits): JsonValue {
-  const { copy, bound } = walkJson(value, what, limits.maxDepth);
+  const { copy, bound } = walkJson(value, what, limits.maxDepth, true);
   if (bound > limits.maxBytes) assertSize(Buffer.byteLength(JSON.stringify(copy), 'utf8'), what, limits);
   return copy;
 }
@@ -60,11 +62,12 @@ const MAX_UNIT_BYTES = 6;
 
 /**
  * One pass over `root`: refuses what JSON cannot carry faithfully (the checks of serializeJson),
- * and builds what JSON.parse(JSON.stringify(root)) would give — Dates as their ISO text, members
- * whose value is undefined dropped, undefined in arrays as null, -0 as 0, `__proto__` an own data
- * key — along with an upper bound on its serialised size in bytes.
+ * and, when `copying`, builds what JSON.parse(JSON.stringify(root)) would give — Dates as their
+ * ISO text, members whose value is undefined dropped, undefined in arrays as null, -0 as 0,
+ * `__proto__` an own data key — along with an upper bound on its serialised size in bytes.
+ * Without `copying` (a checkpoint, serialised right after) `copy` is null and nothing is allocated.
  */
-function walkJson(root: unknown, what: string, maxDepth: number): { copy: JsonValue; bound: number } {
+function walkJson(root: unknown, what: string, maxDepth: number, copying: boolean): { copy: JsonValue; bound: number } {
   const ancestors = new Set<object>();
   const keys: (string | number)[] = [];
   let bound = 0;
@@ -114,36 +117,39 @@ function walkJson(root: unknown, what: string, maxDepth: number): { copy: JsonVa
       }
     }
     ancestors.add(obj);
-    let out: JsonValue;
+    let out: JsonValue = null;
     if (isArray) {
       const arr = obj as unknown[];
-      const copy = new Array<JsonValue>(arr.length);
+      const copy = copying ? new Array<JsonValue>(arr.length) : null;
       for (let i = 0; i < arr.length; i++) {
         keys.push(i);
-        copy[i] = visit(arr[i], depth + 1) ?? null;
+        const v = visit(arr[i], depth + 1);
         keys.pop();
+        if (copy !== null) copy[i] = v ?? null;
         bound += 1;
       }
-      out = copy;
+      if (copy !== null) out = copy;
     } else {
       const rec = obj as Record<string, unknown>;
-      const copy: { [key: string]: JsonValue } = {};
+      const copy: { [key: string]: JsonValue } | null = copying ? {} : null;
       for (const k of Object.keys(rec)) {
         keys.push(k);
         const v = visit(rec[k], depth + 1);
         keys.pop();
         if (v === undefined) continue;
         bound += 4 + MAX_UNIT_BYTES * k.length;
+        if (copy === null) continue;
         // JSON.parse makes `__proto__` an own key; assigning it would set the prototype instead.
         if (k === '__proto__') Object.defineProperty(copy, k, { value: v, writable: true, enumerable: true, configurable: true });
         else copy[k] = v;
       }
-      out = copy;
+      if (copy !== null) out = copy;
     }
     ancestors.delete(obj);
     return out;
   };
-  return { copy: visit(root, 0) ?? null, bound };
+  const copy = visit(root, 0) ?? null;
+  return { copy: copying ? copy : null, bound };
 }
 
 /**
