@@ -230,6 +230,17 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
     };
   };
 
+  /** A backend on `client` under a fresh prefix, closed and its keys deleted after the test. */
+  const backendOn = (client: RedisClient) => {
+    const prefix = randomPrefix();
+    const b = redisBackend(client, { prefix, checkPersistence: false });
+    cleanups.push(async () => {
+      await b.close();
+      await deletePrefix(prefix);
+    });
+    return b;
+  };
+
   it('falls back to EVAL when Redis does not know a script (NOSCRIPT: flushed cache, failover)', async () => {
     // SCRIPT FLUSH would disturb other users of the shared server; a client whose EVALSHA always
     // answers NOSCRIPT exercises the same path.
@@ -243,12 +254,7 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
       if (cmd === 'EVAL') evals++;
       return real(cmd, args);
     });
-    const prefix = randomPrefix();
-    const b = redisBackend(client, { prefix, checkPersistence: false });
-    cleanups.push(async () => {
-      await b.close();
-      await deletePrefix(prefix);
-    });
+    const b = backendOn(client);
     expect(await b.queue.depth()).toEqual({ ready: 0, leased: 0, expired: 0, delayed: 0 });
     expect(evalshas).toBeGreaterThan(0);
     expect(evals).toBe(evalshas);
@@ -262,12 +268,7 @@ describe.skipIf(!redisUp)(`@baton/redis on the shared Redis ${skipReason}`, () =
       if (cmd === 'EVALSHA') ran.push(byName.get(String(args[0])) ?? '?');
       return real(cmd, args);
     });
-    const prefix = randomPrefix();
-    const b = redisBackend(client, { prefix, checkPersistence: false });
-    cleanups.push(async () => {
-      await b.close();
-      await deletePrefix(prefix);
-    });
+    const b = backendOn(client);
     await b.ready({ logger: silentLogger });
     const enqueued = (t: NewTask): NewEvent[] => [{ id: newId(), type: 'task.enqueued', at: Date.now(), runId: null, phaseId: null, taskId: t.id, workerId: null, data: { type: t.type, queue: t.queue } }];
     const one = newTask({ input: { n: 'é"\\' } });
