@@ -78,15 +78,24 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
   const wake = wakeChannel(opened.file);
   const ownLogger = options.logger?.child({ backend: name });
   const ctx = new SqliteContext(opened.db, opened.file, busyTimeoutMs, ownLogger ?? silentUntilReady, wake);
-  const checkpointer =
-    walCheckpoint === 'background' && opened.owned && !opened.memory
-      ? new BackgroundCheckpointer(opened.db, {
-          file: opened.file,
-          busyTimeoutMs,
-          synchronous,
-          onFailure: (err) => ctx.logger.warn({ err: { message: err.message }, file: opened.file }, 'SQLite checkpoint thread stopped; checkpoints run inside commits again'),
-        })
-      : null;
+  let notes = opened.notes;
+  let readied = false;
+  // A thread that fails before `ready` has handed over the baton's logger is reported at `ready`.
+  const checkpointFailed = (err: Error) => {
+    const fields = { err: { message: err.message }, file: opened.file };
+    const msg = 'SQLite checkpoint thread stopped; checkpoints run inside commits again';
+    if (readied) ctx.logger.warn(fields, msg);
+    else notes = [...notes, { level: 'warn', fields, msg }];
+  };
+  let checkpointer: BackgroundCheckpointer | null = null;
+  if (walCheckpoint === 'background' && opened.owned && !opened.memory) {
+    try {
+      checkpointer = new BackgroundCheckpointer(opened.db, { file: opened.file, busyTimeoutMs, synchronous, onFailure: checkpointFailed });
+    } catch (err) {
+      // No thread (none could be started here): SQLite's own checkpoints, as with 'inline'.
+      checkpointFailed(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
   // Each port of this file appends to this one event log inside its own write transaction.
   const events = new SqliteEventLog(ctx);
   const queue = new SqliteQueue(ctx, events);
@@ -100,7 +109,6 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
     // Tasks, checkpoints, the queue's quarantine and the event log share one file: each write and its events commit together.
     atomicEvents: true,
   });
-  let notes = opened.notes;
   let closing: Promise<void> | null = null;
   const backend: SqliteBackend = {
     name,
@@ -121,6 +129,7 @@ export function sqliteBackend(source: SqliteSource, options: SqliteBackendOption
         assertNotNewer(inspectSchema(opened.db).version, opened.file);
         for (const n of notes) ctx.logger[n.level](n.fields, n.msg);
         notes = [];
+        readied = true;
       });
     },
     close() {

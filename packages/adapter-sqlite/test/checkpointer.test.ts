@@ -84,6 +84,18 @@ describe('sqliteBackend: WAL checkpoints on a thread of their own', () => {
     await b.close();
   });
 
+  it('a thread that dies before ready is reported at ready, through the baton logger', async () => {
+    const b = sqliteBackend({ file: tmp.file() });
+    const thread = checkpointerOf.get(b)!;
+    await until(() => thread.running);
+    await thread.kill();
+    expect(await until(() => thread.mainPages() === SQLITE_DEFAULT_PAGES)).toBe(true);
+    const logger = captureLogger();
+    await b.ready({ logger });
+    expect(logger.lines.filter((l) => l.level === 'warn' && l.msg.includes('checkpoint thread stopped'))).toHaveLength(1);
+    await b.close();
+  });
+
   it("runs no thread for a connection it is given or for ':memory:', and leaves the given connection's settings alone", async () => {
     const db = new Database(tmp.file());
     const given = sqliteBackend({ database: db });
