@@ -119,7 +119,7 @@ export class Baton {
     this.backend = options.backend;
     const clock = (this.clock = options.clock ?? options.backend.clock ?? systemClock);
     const logger = (this.logger = (options.logger ?? stderrLogger()).child({ component: 'baton' }));
-    this.workerId = options.workerId === undefined ? `${hostname()}:${process.pid}:${newId().slice(0, 8)}` : validateText('workerId', options.workerId, MAX_ID_LENGTH);
+    this.workerId = options.workerId === undefined ? `${hostname()}:${process.pid}:${newId().slice(-8)}` : validateText('workerId', options.workerId, MAX_ID_LENGTH);
     const atomicEvents = options.backend.capabilities.atomicEvents === true;
     this.registry = new Registry(this.options.retry);
     this.events = new EventPublisher(options.backend.events, atomicEvents, clock, logger, this.workerId);

@@ -16,7 +16,15 @@ export function generateKey(type: string, input: unknown, version = 'v1'): strin
   return sha256(canonicalJson([type, input ?? null, version]));
 }
 
-/** A fresh unique id (UUID v4). */
+/**
+ * A fresh unique id: a UUID v7 (RFC 9562) — the epoch ms in its first 48 bits, then 74 random
+ * bits. Ids made later sort later, so every index keyed by a task id (the tasks' own, the
+ * deliveries', the events' and checkpoints') takes new entries at its right edge: a commit dirties
+ * the same few pages instead of one random page per index per task. Built from a v4 (Node's
+ * pooled randomness) with its first 12 digits and its version digit replaced.
+ */
 export function newId(): string {
-  return crypto.randomUUID();
+  const v4 = crypto.randomUUID();
+  const ms = Date.now().toString(16).padStart(12, '0');
+  return `${ms.slice(0, 8)}-${ms.slice(8)}-7${v4.slice(15)}`;
 }

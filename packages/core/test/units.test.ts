@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { splitBudget, validateBudget } from '../src/budget.js';
 import { ConfigError, LeaseLostError, PermanentError, ValidationError, isRetryable } from '../src/errors.js';
-import { generateKey } from '../src/idempotency.js';
+import { generateKey, newId } from '../src/idempotency.js';
 import { createHash } from 'node:crypto';
 import { canonicalJson, copyJson, serializeJson } from '../src/json.js';
 import { PayloadTooLargeError } from '../src/errors.js';
@@ -44,6 +44,25 @@ describe('idempotency keys', () => {
       const v = gen(0);
       expect(canonicalJson(v)).toBe(JSON.stringify(sorted(v)) ?? 'null');
     }
+  });
+});
+
+describe('ids', () => {
+  it('are UUID v7: the creation ms in the first 48 bits, random after, unique, and later ids sort after earlier ones', async () => {
+    const before = Date.now();
+    const a = Array.from({ length: 20_000 }, () => newId());
+    const after = Date.now();
+    for (const id of a) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+      expect(ms).toBeGreaterThanOrEqual(before);
+      expect(ms).toBeLessThanOrEqual(after);
+    }
+    expect(new Set(a).size).toBe(a.length);
+    // Within one ms the order is random; across ms it is creation order.
+    await new Promise((r) => setTimeout(r, 3));
+    const later = newId();
+    expect(a.every((id) => id < later)).toBe(true);
   });
 });
 
