@@ -11,19 +11,14 @@ import { Redis } from 'ioredis';
 import { createBaton, silentLogger, type JsonObject } from '@baton/core';
 import { redisBackend } from '../../packages/adapter-redis/src/index.js';
 import { scripts } from '../../packages/adapter-redis/src/scripts.js';
+import { intArg } from './int-arg.js';
 import { makePayload } from './payload.js';
 import { KEEP } from './systems/bullmq-common.js';
 import { median } from './stats.js';
 import { deleteRedisKeys, newNamespace, REDIS_URL, withRedis } from './services.js';
 
-function arg(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} must be an integer from ${min} to ${max}; got ${raw}`);
-  return v;
-}
-const N = arg('n', 20_000, 1_000, 200_000);
-const BLOCK = arg('block', 500, 100, 10_000);
+const N = intArg('n', 20_000, 1_000, 200_000);
+const BLOCK = intArg('block', 500, 100, 10_000);
 const WARM = 1_000;
 
 const full = scripts['create-one'].source;

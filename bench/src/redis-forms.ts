@@ -15,17 +15,12 @@ import { eventArgs } from '../../packages/adapter-redis/src/event-codec.js';
 import { files } from '../../packages/adapter-redis/src/lua.generated.js';
 import { scripts, type ScriptName } from '../../packages/adapter-redis/src/scripts.js';
 import { packTask } from '../../packages/adapter-redis/src/task-codec.js';
+import { intArg } from './int-arg.js';
 import { makePayload } from './payload.js';
 import { deleteRedisKeys, newNamespace, REDIS_URL, withRedis } from './services.js';
 
-function arg(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} must be an integer from ${min} to ${max}; got ${raw}`);
-  return v;
-}
-const CALLS = arg('calls', 2_000, 100, 100_000);
-const ROUNDS = arg('rounds', 5, 1, 20);
+const CALLS = intArg('calls', 2_000, 100, 100_000);
+const ROUNDS = intArg('rounds', 5, 1, 20);
 
 /** The script's Lua as a function library named `name` (see the header). */
 function library(script: ScriptName, name: string): string {
