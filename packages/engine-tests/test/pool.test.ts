@@ -20,6 +20,17 @@ describe('running tasks', () => {
     expect(types(await h.stored(taskId))).toEqual(['task.enqueued', 'task.started', 'task.completed']);
   });
 
+  it('gives each baton of one process its own default worker id (host:pid:random), however close together they start', async () => {
+    const batons = Array.from({ length: 50 }, () => createBaton({ backend: memoryBackend(), logger: silentLogger }));
+    try {
+      const ids = batons.map((b) => b.workerId);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(id).toMatch(new RegExp(`:${process.pid}:[0-9a-f]{8}$`));
+    } finally {
+      await Promise.all(batons.map((b) => b.close()));
+    }
+  });
+
   it('hands the handler a ctx whose methods survive destructuring', async () => {
     const h = harness();
     h.baton.register('destructure', async (_input, { saveCheckpoint, reportUsage, reportProgress, heartbeat, taskId, signal }) => {
