@@ -33,7 +33,13 @@ export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Shortens long ids for tables; the full id stays in the title and the link. */
 export function short(id: string, keep = 12): string {
-  return id.length <= keep ? id : `${id.slice(0, keep)}…`;
+  if (id.length <= keep) return id;
+  // Baton's ids are UUID v7: they start with their creation time, which tasks made together
+  // share, so their random end is what tells two rows apart.
+  if (UUID.test(id)) return `…${id.slice(-keep)}`;
+  return `${id.slice(0, keep)}…`;
 }
