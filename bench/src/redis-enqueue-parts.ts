@@ -3,9 +3,10 @@
 // awaited), next to BullMQ's `Queue.add` in the same run. Each variant runs the same client path
 // (core, ioredis, the same arguments) with `create-one` swapped, on the wire, for a copy that
 // leaves one part out: the 24 h idempotency key (SET NX PX and the id check), the creation index
-// (ZADD into the active set), the delivery (its record and the ready-set entry), the audit event
-// (INCRBY and XADD), or everything (a script that only replies: one round trip's floor). A
-// variant's records are incomplete on purpose: each runs on a fresh prefix, deleted afterwards.
+// (ZADD into the active set), the delivery (its record, its ready-set entry and the waiter check),
+// the audit event (INCRBY and XADD), or everything (a script that only replies: one round trip's
+// floor). A variant's records are incomplete on purpose: each runs on a fresh prefix, deleted
+// afterwards.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBaton, silentLogger, type JsonObject } from '@baton/core';
