@@ -19,7 +19,7 @@ describe.skipIf(!reachable)(`connection loss ${skipReason}`, () => {
   });
 
   it('workers reconnect and go on after their connections are terminated; no task is lost', async () => {
-    const app = `baton_cut_${newId().slice(0, 8)}`;
+    const app = `baton_cut_${newId().slice(-8)}`;
     const url = new URL(DATABASE_URL);
     url.searchParams.set('application_name', app);
     const backend = postgresBackend(url.toString(), { schema, poolSize: 6 });

@@ -44,7 +44,7 @@ describe('postgresBackend options', () => {
 
 describe.skipIf(!reachable)(`Notifier keepalive ${skipReason}`, () => {
   it('the LISTEN connection still shows as the listener in pg_stat_activity after its keepalives', async () => {
-    const app = `baton_keepalive_${newId().slice(0, 8)}`;
+    const app = `baton_keepalive_${newId().slice(-8)}`;
     const url = new URL(DATABASE_URL);
     url.searchParams.set('application_name', app);
     const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
@@ -253,7 +253,7 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
 
     it('the LISTEN connection comes back after pg_terminate_backend and wakes claimers again', async () => {
       const schema = randomSchema('relisten');
-      const app = `baton_relisten_${newId().slice(0, 8)}`;
+      const app = `baton_relisten_${newId().slice(-8)}`;
       const worker = backend({ schema, app });
       const producer = backend({ schema });
       await Promise.all([worker.ready(ready), producer.ready(ready)]);
@@ -288,7 +288,7 @@ describe.skipIf(!reachable)(`postgresBackend ${skipReason}`, () => {
     });
 
     it('survives its idle connections being terminated: no crash, the pool reconnects', async () => {
-      const app = `baton_idle_${newId().slice(0, 8)}`;
+      const app = `baton_idle_${newId().slice(-8)}`;
       const b = backend({ app });
       await b.tasks.create([task()]);
       await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [app]);
