@@ -8,7 +8,6 @@
 // floor). A variant's records are incomplete on purpose: each runs on a fresh prefix, deleted
 // afterwards.
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createBaton, silentLogger, type JsonObject } from '@baton/core';
 import { redisBackend } from '../../packages/adapter-redis/src/index.js';
 import { scripts } from '../../packages/adapter-redis/src/scripts.js';
@@ -16,7 +15,7 @@ import { intArg } from './int-arg.js';
 import { makePayload } from './payload.js';
 import { KEEP } from './systems/bullmq-common.js';
 import { median } from './stats.js';
-import { deleteRedisKeys, newNamespace, REDIS_URL, withRedis } from './services.js';
+import { deleteRedisKeys, newNamespace, newRedis } from './services.js';
 
 const N = intArg('n', 20_000, 1_000, 200_000);
 const BLOCK = intArg('block', 500, 100, 10_000);
@@ -45,7 +44,7 @@ interface Instance {
 
 async function baton(variant: (typeof VARIANTS)[number]): Promise<Instance> {
   const ns = newNamespace();
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const client = newRedis();
   let sha: string | null = null;
   if (variant.source !== null) sha = (await client.script('LOAD', variant.source)) as string;
   // The swap happens where the adapter hands EVALSHA to ioredis, so everything before it is the shipped path.
@@ -68,7 +67,7 @@ async function baton(variant: (typeof VARIANTS)[number]): Promise<Instance> {
 
 async function bullmq(): Promise<Instance> {
   const ns = newNamespace();
-  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = newRedis();
   const queue = new Queue('bench', { connection, prefix: ns });
   return {
     label: "BullMQ's Queue.add",
@@ -81,7 +80,7 @@ async function bullmq(): Promise<Instance> {
   };
 }
 
-await withRedis(async () => {
+{
   const instances: Instance[] = [];
   for (const v of VARIANTS) instances.push(await baton(v));
   instances.push(await bullmq());
@@ -119,4 +118,4 @@ await withRedis(async () => {
   } finally {
     for (const inst of instances) await inst.close();
   }
-});
+}
