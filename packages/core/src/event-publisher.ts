@@ -54,6 +54,11 @@ export class EventPublisher {
     return () => set.delete(listener);
   }
 
+  /** Whether a listener hears events of this type (its own or '*'). */
+  listens(type: EventType): boolean {
+    return (this.listeners.get(type)?.size ?? 0) > 0 || (this.listeners.get('*')?.size ?? 0) > 0;
+  }
+
   make(type: EventType, fields: EventFields = {}): NewEvent {
     return {
       id: eventId(),

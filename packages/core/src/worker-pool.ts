@@ -236,11 +236,13 @@ export class WorkerPool {
     const retryLater: (LeaseRef & { delayMs: number })[] = [];
     const stale: ClaimedStart[] = [];
     const started: NewEvent[] = [];
+    // Atomic backends stored task.started with the claim: the copy here is only for listeners.
+    const announce = !this.engine.atomicEvents || events.listens('task.started');
     for (const c of claimed) {
       const { delivery: d, start: r } = c;
       if (r.task) {
         this.run(new RunningTask(this.engine, r.task, d.leaseId));
-        started.push(startedEvent(r.task, eventId()));
+        if (announce) started.push(startedEvent(r.task, eventId()));
       } else if (r.state === 'running' && r.leaseId) {
         stale.push(c);
       } else if (r.state === 'running' || r.state === 'pending') {
@@ -328,12 +330,13 @@ export class WorkerPool {
     if (restart.length === 0) return;
     const starts = await ports.tasks.start(restart.map((d) => ({ ...d, workerId })), { startedEvents: atomicEvents });
     const started: NewEvent[] = [];
+    const announce = !atomicEvents || events.listens('task.started');
     const later: (LeaseRef & { delayMs: number })[] = [];
     restart.forEach((d, i) => {
       const r = starts[i]!;
       if (r.task) {
         this.run(new RunningTask(this.engine, r.task, d.leaseId));
-        started.push(startedEvent(r.task, eventId()));
+        if (announce) started.push(startedEvent(r.task, eventId()));
       } else later.push({ ...d, delayMs: Math.min(1_000, options.stallTimeoutMs) });
     });
     if (started.length > 0) {

@@ -91,6 +91,19 @@ describe('audit events', () => {
     expect(new Set(stored.map((e) => e.id)).size).toBe(stored.length);
   });
 
+  it('with atomicEvents, task.started is stored with no listener at all, and heard by a listener of its type or of every type', async () => {
+    // The engine builds its own copy of task.started only when someone listens (the store wrote the event).
+    for (const listen of [null, 'task.started', '*'] as const) {
+      const h = harness();
+      const heard: NewEvent[] = [];
+      if (listen !== null) h.baton.on(listen, (e) => heard.push(e));
+      const taskId = await runOne(h);
+      expect(types(await h.stored(taskId)), `listening to ${listen}`).toEqual(LIFECYCLE);
+      const started = heard.filter((e) => e.type === 'task.started');
+      expect(started.map((e) => e.taskId), `listening to ${listen}`).toEqual(listen === null ? [] : [taskId]);
+    }
+  });
+
   it('without atomicEvents, the EventPublisher appends the same events after their writes, in order', async () => {
     const clock = new FakeClock();
     const memory = memoryBackend({ clock });
