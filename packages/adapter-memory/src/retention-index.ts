@@ -7,7 +7,8 @@ import { isTerminal, type PurgeOptions, type TaskState, type TerminalState } fro
 import { IndexedHeap, type HeapNode } from './indexed-heap.js';
 
 export interface RetentionNode extends HeapNode {
-  readonly taskId: string;
+  /** The finished task itself: a purge removes it without looking its id up. */
+  readonly task: Retained;
   readonly state: TerminalState;
   readonly finishedAt: number;
   readonly order: number;
@@ -110,7 +111,7 @@ export class RetentionIndex {
     }
     const state = t.state;
     if (!isTerminal(state)) return;
-    const fresh: RetentionNode = { taskId: t.id, state, finishedAt, order: t.order, heapIndex: -1, runIndex: -1 };
+    const fresh: RetentionNode = { task: t, state, finishedAt, order: t.order, heapIndex: -1, runIndex: -1 };
     this.lists[state].push(fresh);
     t.retention = fresh;
   }

@@ -57,7 +57,12 @@ describe('memoryBackend', () => {
     await clock.advance(999);
     expect(await b.tasks.create([task({ idempotencyKey: key.idempotencyKey })])).toEqual([{ id: key.id, duplicate: true }]);
     await clock.advance(1);
-    expect((await b.tasks.create([task({ idempotencyKey: key.idempotencyKey })]))[0]?.duplicate).toBe(false);
+    const successor = task({ idempotencyKey: key.idempotencyKey });
+    expect((await b.tasks.create([successor]))[0]?.duplicate).toBe(false);
+    // Deleting the key's old holder leaves the key with its new one.
+    expect(await b.tasks.transition([key.id], ['pending'], 'cancelled')).toEqual([key.id]);
+    expect(await b.tasks.delete([key.id])).toBe(1);
+    expect(await b.tasks.create([task({ idempotencyKey: key.idempotencyKey })])).toEqual([{ id: successor.id, duplicate: true }]);
   });
 
   it('a waiting claim sleeps on the fake clock and wakes when a delayed item becomes due', async () => {
