@@ -1,4 +1,4 @@
-// `npm run -w bench core-costs [-- --n=100000 --runs=5 --backends=memory,sqlite,sqlite-inline --concurrency=50]`:
+// `npm run -w bench core-costs [-- --n=100000 --runs=5 --backends=memory,sqlite,sqlite-inline --concurrency=50 --profile]`:
 // the core's own cost per task (issue 13), which bounds every backend. Scenario 3's shape (N
 // pre-enqueued no-op tasks, one worker) on the in-process backends, measured from worker start to
 // the last completion: bytes allocated per task (heap growth plus what each GC freed, from
@@ -7,11 +7,14 @@
 // spent in GC, and tasks/s. `sqlite-inline` is SQLite with its checkpoints inside commits
 // (walCheckpoint: 'inline'), as before the checkpoint thread. Each backend runs a discarded
 // warm-up first (so the JIT has settled), then the runs alternate between backends so a noisy
-// neighbour hits them alike; medians are printed last.
+// neighbour hits them alike; medians are printed last. `--profile` also takes a CPU profile of each
+// backend's last run and prints where its time went: core, adapter, GC, Node (shares of samples;
+// the profiler's own overhead makes that run slower).
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { createBaton, silentLogger, type Backend } from '@baton/core';
 import { memoryBackend } from '@baton/memory';
 import { sqliteBackend } from '@baton/sqlite';
+import { CpuProfiler, type CpuSplit } from './cpu-split.js';
 import { enqueueBench, noOpCompletions } from './no-op-runs.js';
 import { newNamespace, removeFiles, sqliteFile } from './services.js';
 
@@ -23,6 +26,7 @@ const N = Number(arg('n') ?? 100_000);
 if (!Number.isInteger(N) || N < 1_000 || N > 1_000_000) throw new Error(`--n must be an integer from 1,000 to 1,000,000; got ${arg('n')}`);
 const RUNS = Number(arg('runs') ?? 3);
 if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 20) throw new Error(`--runs must be an integer from 1 to 20; got ${arg('runs')}`);
+const PROFILE = process.argv.slice(2).includes('--profile');
 const CONCURRENCY = Number(arg('concurrency') ?? 50);
 if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 1_000) throw new Error(`--concurrency must be an integer from 1 to 1,000; got ${arg('concurrency')}`);
 
@@ -62,14 +66,17 @@ interface Sample {
   cpuUsPerTask: number;
   tasksPerSecond: number;
   gcShare: number;
+  cpu?: CpuSplit;
 }
 
-async function measure(target: Target, n: number): Promise<Sample> {
+async function measure(target: Target, n: number, profile = false): Promise<Sample> {
   const { backend, cleanup } = target.open();
   const baton = createBaton({ backend, logger: silentLogger, worker: { concurrency: CONCURRENCY } });
   try {
     await enqueueBench(baton, n);
     const all = noOpCompletions(baton, n);
+    const profiler = profile ? new CpuProfiler() : null;
+    await profiler?.start();
     const gc = new GCProfiler();
     gc.start();
     const used0 = getHeapStatistics().used_heap_size;
@@ -77,7 +84,8 @@ async function measure(target: Target, n: number): Promise<Sample> {
     const t0 = performance.now();
     await baton.start();
     await all;
-    const seconds = (performance.now() - t0) / 1_000;
+    const t1 = performance.now();
+    const seconds = (t1 - t0) / 1_000;
     const cpu = process.cpuUsage(cpu0);
     const used1 = getHeapStatistics().used_heap_size;
     const { statistics } = gc.stop();
@@ -93,6 +101,7 @@ async function measure(target: Target, n: number): Promise<Sample> {
       cpuUsPerTask: (cpu.user + cpu.system) / n,
       tasksPerSecond: n / seconds,
       gcShare: gcUs / 1e6 / seconds,
+      cpu: await profiler?.stop(t1),
     };
   } finally {
     await baton.close();
@@ -115,9 +124,9 @@ const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
 console.log('| run | bytes allocated / task | CPU µs / task | tasks/s | GC share of wall |\n|---|---:|---:|---:|---:|');
 for (let run = 1; run <= RUNS; run++) {
   for (const t of targets) {
-    const s = await measure(t, N);
+    const s = await measure(t, N, PROFILE && run === RUNS);
     samples.get(t.name)!.push(s);
-    console.log(line(`${t.name} #${run}`, s));
+    console.log(line(`${t.name} #${run}${s.cpu ? ' (profiled)' : ''}`, s));
   }
 }
 for (const t of targets) {
@@ -130,4 +139,14 @@ for (const t of targets) {
       gcShare: median(ss.map((s) => s.gcShare)),
     }),
   );
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+for (const t of targets) {
+  const cpu = samples.get(t.name)!.at(-1)?.cpu;
+  if (!cpu) continue;
+  console.log(`\n${t.name}, run #${RUNS}: share of CPU samples from worker start to the last completion\n| part | share |\n|---|---:|`);
+  for (const [name, share] of cpu.parts) console.log(`| ${name} | ${pct(share)} |`);
+  console.log(`\n| function (self time) | share |\n|---|---:|`);
+  for (const [name, share] of cpu.top) console.log(`| ${name} | ${pct(share)} |`);
 }
