@@ -9,25 +9,16 @@
 // Also per phase: the Postgres server's CPU per task (every server process, exited backends
 // included: /proc, so the server must run on this machine) and, where the server preloads
 // pg_stat_statements, the statements that took the most execution time.
-import { readFileSync, readdirSync } from 'node:fs';
 import { createBaton, mixBackend, silentLogger, type Backend } from '@baton/core';
 import { postgresBackend } from '../../packages/adapter-postgres/src/index.js';
 import { redisBackend } from '../../packages/adapter-redis/src/index.js';
 import { enqueueBench, noOpCompletions } from './no-op-runs.js';
+import { serverCpuUs, tableStats, type TableStats } from './pg-server.js';
 import { DATABASE_URL, deleteRedisKeys, newNamespace, REDIS_URL, withPg } from './services.js';
 
 const nArg = process.argv.slice(2).find((a) => a.startsWith('--n='));
 const N = nArg ? Number(nArg.slice(4)) : 10_000;
 if (!Number.isInteger(N) || N < 1_000 || N > 1_000_000) throw new Error(`--n must be an integer from 1,000 to 1,000,000; got ${nArg}`);
-
-interface TableStats {
-  ins: number;
-  upd: number;
-  hot: number;
-  del: number;
-  bytes: number;
-  indexes: number;
-}
 
 const systems: { name: string; make: (ns: string) => Backend }[] = [
   { name: 'postgres', make: (ns) => postgresBackend(DATABASE_URL, { schema: ns }) },
@@ -40,50 +31,6 @@ const systems: { name: string; make: (ns: string) => Backend }[] = [
     },
   },
 ];
-
-async function tableStats(schema: string): Promise<Map<string, TableStats>> {
-  return withPg(async (c) => {
-    // Statistics reach the shared view shortly after a server process exits.
-    await new Promise((res) => setTimeout(res, 500));
-    const { rows } = await c.query<{ relname: string; ins: string; upd: string; hot: string; del: string; bytes: string; indexes: string }>(
-      `SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot, n_tup_del AS del,
-              pg_total_relation_size(relid) AS bytes, (SELECT count(*) FROM pg_index WHERE indrelid = relid) AS indexes
-         FROM pg_stat_user_tables WHERE schemaname = $1`,
-      [schema],
-    );
-    return new Map(rows.map((r) => [r.relname, { ins: Number(r.ins), upd: Number(r.upd), hot: Number(r.hot), del: Number(r.del), bytes: Number(r.bytes), indexes: Number(r.indexes) }]));
-  });
-}
-
-/** CPU of the Postgres server in µs: live server processes plus the postmaster's waited-for children (exited backends). */
-async function serverCpuUs(): Promise<number | null> {
-  const pid = await withPg(async (c) => {
-    try {
-      const dir = (await c.query<{ d: string }>(`SELECT current_setting('data_directory') AS d`)).rows[0]!.d;
-      return Number(readFileSync(`${dir}/postmaster.pid`, 'utf8').split('\n')[0]);
-    } catch {
-      return null;
-    }
-  });
-  if (pid === null || !Number.isInteger(pid)) return null;
-  const stat = (p: number | string): string[] | null => {
-    try {
-      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    } catch {
-      return null;
-    }
-  };
-  const main = stat(pid);
-  if (main === null) return null;
-  // Fields after the command: 11 utime, 12 stime, 13 cutime, 14 cstime, 1 ppid (clock ticks of 10 ms).
-  let ticks = Number(main[11]) + Number(main[12]) + Number(main[13]) + Number(main[14]);
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const f = stat(p);
-    if (f !== null && Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks * 10_000;
-}
 
 /** Whether the server preloads pg_stat_statements (its view then answers); creates the extension in the database if needed. */
 async function statementsReady(): Promise<boolean> {
