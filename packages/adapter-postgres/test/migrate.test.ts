@@ -212,6 +212,28 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
     }
   }, 60_000);
 
+  it('version 4 refuses to patch a claim() edited by hand, and leaves the schema at version 3', async () => {
+    const schema = fresh();
+    const S = `"${schema}"`;
+    const pool = newPool(2);
+    try {
+      await pool.query(`CREATE SCHEMA ${S}; CREATE TABLE ${S}.${LEDGER_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 3)) {
+        await pool.query(m.sql.replaceAll(':SCHEMA:', S));
+        await pool.query(`INSERT INTO ${S}.${LEDGER_TABLE} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+      }
+      // A DBA's edit of the very clause version 4 changes.
+      await pool.query(`DO $do$ BEGIN
+        EXECUTE replace(pg_get_functiondef('${S}.claim(text[], integer, double precision, text, boolean)'::regprocedure),
+          'AND t.id = o.tid AND t.state = ''pending''', 'AND t.id = o.tid AND t.state IN (''pending'')');
+      END $do$`);
+      await expect(migrate(pool, { schema })).rejects.toThrow(/claim\(\) is not the function migration 2 created .*edited by hand/);
+      expect((await pool.query(`SELECT max(version) AS v FROM ${S}.${LEDGER_TABLE}`)).rows).toEqual([{ v: 3 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('ten processes migrating at once apply each migration exactly once', async () => {
     const schema = fresh();
     // One pool per "process": separate sessions racing for the advisory lock.
