@@ -1,4 +1,4 @@
-// `npm run -w bench core-costs [-- --n=100000 --runs=5 --backends=memory,sqlite,sqlite-inline --concurrency=50 --profile]`:
+// `npm run -w bench core-costs [-- --n=100000 --runs=5 --backends=memory,sqlite,sqlite-inline --concurrency=50 --profile --allocations]`:
 // the core's own cost per task (issue 13), which bounds every backend. Scenario 3's shape (N
 // pre-enqueued no-op tasks, one worker) on the in-process backends, measured from worker start to
 // the last completion: bytes allocated per task (heap growth plus what each GC freed, from
@@ -9,12 +9,13 @@
 // warm-up first (so the JIT has settled), then the runs alternate between backends so a noisy
 // neighbour hits them alike; medians are printed last. `--profile` also takes a CPU profile of each
 // backend's last run and prints where its time went: core, adapter, GC, Node (shares of samples;
-// the profiler's own overhead makes that run slower).
+// the profiler's own overhead makes that run slower). `--allocations` instead samples what the last
+// run allocates and prints the bytes per task of the functions that allocated the most.
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { createBaton, silentLogger, type Backend } from '@baton/core';
 import { memoryBackend } from '@baton/memory';
 import { sqliteBackend } from '@baton/sqlite';
-import { CpuProfiler, type CpuSplit } from './cpu-split.js';
+import { AllocationProfiler, CpuProfiler, type CpuSplit } from './profiles.js';
 import { enqueueBench, noOpCompletions } from './no-op-runs.js';
 import { newNamespace, removeFiles, sqliteFile } from './services.js';
 
@@ -27,6 +28,8 @@ if (!Number.isInteger(N) || N < 1_000 || N > 1_000_000) throw new Error(`--n mus
 const RUNS = Number(arg('runs') ?? 3);
 if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 20) throw new Error(`--runs must be an integer from 1 to 20; got ${arg('runs')}`);
 const PROFILE = process.argv.slice(2).includes('--profile');
+const ALLOCATIONS = process.argv.slice(2).includes('--allocations');
+if (PROFILE && ALLOCATIONS) throw new Error('--profile and --allocations each slow the run they watch: pass one at a time');
 const CONCURRENCY = Number(arg('concurrency') ?? 50);
 if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 1_000) throw new Error(`--concurrency must be an integer from 1 to 1,000; got ${arg('concurrency')}`);
 
@@ -67,16 +70,20 @@ interface Sample {
   tasksPerSecond: number;
   gcShare: number;
   cpu?: CpuSplit;
+  /** Bytes allocated per function, over the run. */
+  allocations?: [string, number][];
 }
 
-async function measure(target: Target, n: number, profile = false): Promise<Sample> {
+async function measure(target: Target, n: number, watch: 'cpu' | 'allocations' | null = null): Promise<Sample> {
   const { backend, cleanup } = target.open();
   const baton = createBaton({ backend, logger: silentLogger, worker: { concurrency: CONCURRENCY } });
   try {
     await enqueueBench(baton, n);
     const all = noOpCompletions(baton, n);
-    const profiler = profile ? new CpuProfiler() : null;
+    const profiler = watch === 'cpu' ? new CpuProfiler() : null;
+    const sampler = watch === 'allocations' ? new AllocationProfiler() : null;
     await profiler?.start();
+    await sampler?.start();
     const gc = new GCProfiler();
     gc.start();
     const used0 = getHeapStatistics().used_heap_size;
@@ -102,6 +109,7 @@ async function measure(target: Target, n: number, profile = false): Promise<Samp
       tasksPerSecond: n / seconds,
       gcShare: gcUs / 1e6 / seconds,
       cpu: await profiler?.stop(t1),
+      allocations: await sampler?.stop(),
     };
   } finally {
     await baton.close();
@@ -124,9 +132,10 @@ const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
 console.log('| run | bytes allocated / task | CPU µs / task | tasks/s | GC share of wall |\n|---|---:|---:|---:|---:|');
 for (let run = 1; run <= RUNS; run++) {
   for (const t of targets) {
-    const s = await measure(t, N, PROFILE && run === RUNS);
+    const watch = run < RUNS ? null : PROFILE ? 'cpu' : ALLOCATIONS ? 'allocations' : null;
+    const s = await measure(t, N, watch);
     samples.get(t.name)!.push(s);
-    console.log(line(`${t.name} #${run}${s.cpu ? ' (profiled)' : ''}`, s));
+    console.log(line(`${t.name} #${run}${watch ? ` (${watch === 'cpu' ? 'profiled' : 'allocations sampled'})` : ''}`, s));
   }
 }
 for (const t of targets) {
@@ -149,4 +158,11 @@ for (const t of targets) {
   for (const [name, share] of cpu.parts) console.log(`| ${name} | ${pct(share)} |`);
   console.log(`\n| function (self time) | share |\n|---|---:|`);
   for (const [name, share] of cpu.top) console.log(`| ${name} | ${pct(share)} |`);
+}
+for (const t of targets) {
+  const allocations = samples.get(t.name)!.at(-1)?.allocations;
+  if (!allocations) continue;
+  const total = allocations.reduce((a, [, b]) => a + b, 0);
+  console.log(`\n${t.name}, run #${RUNS}: bytes allocated per task, by the function that allocated (sampled; ${fmt(total / N)} in all)\n| function | bytes / task |\n|---|---:|`);
+  for (const [name, bytes] of allocations.slice(0, 15)) console.log(`| ${name} | ${fmt(bytes / N)} |`);
 }

@@ -1,5 +1,6 @@
-// A V8 CPU profile of one stretch of this process, summed by where the time went: the core, the
-// adapter, the garbage collector, Node itself, the benchmark. For `core-costs --profile`.
+// Profiles of one stretch of this process, for `core-costs`: a V8 CPU profile summed by where the
+// time went (the core, the adapter, the garbage collector, Node itself, the benchmark), and a
+// sampling heap profile summed by the function that allocated.
 import { Session } from 'node:inspector/promises';
 
 interface ProfileNode {
@@ -63,5 +64,41 @@ export class CpuProfiler {
     const share = (m: Map<string, number>, k: number): [string, number][] =>
       [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, n]) => [name, n / Math.max(1, total)]);
     return { parts: share(parts, 10), top: share(fns, 12) };
+  }
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Bytes allocated per function while it ran (objects collected since included), largest first. */
+export class AllocationProfiler {
+  private readonly session = new Session();
+
+  async start(): Promise<void> {
+    this.session.connect();
+    // Every 256 bytes on average: fine enough for objects of a few dozen bytes.
+    await this.session.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
+
+  async stop(): Promise<[string, number][]> {
+    const { profile } = (await this.session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: HeapNode } };
+    this.session.disconnect();
+    const bytes = new Map<string, number>();
+    const walk = (n: HeapNode): void => {
+      if (n.selfSize > 0) {
+        const name = `${n.callFrame.functionName || '(anonymous)'} — ${part(n.callFrame)}`;
+        bytes.set(name, (bytes.get(name) ?? 0) + n.selfSize);
+      }
+      for (const c of n.children) walk(c);
+    };
+    walk(profile.head);
+    return [...bytes].sort((a, b) => b[1] - a[1]);
   }
 }
