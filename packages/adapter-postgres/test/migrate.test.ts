@@ -44,6 +44,15 @@ describe('embedded migrations', () => {
   });
 });
 
+/** A schema as a deployment of an earlier release left it: migrations 1..`version` applied by hand, in its ledger. */
+async function schemaAtVersion(pool: pg.Pool, S: string, version: number): Promise<void> {
+  await pool.query(`CREATE SCHEMA ${S}; CREATE TABLE ${S}.${LEDGER_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+    await pool.query(m.sql.replaceAll(':SCHEMA:', S));
+    await pool.query(`INSERT INTO ${S}.${LEDGER_TABLE} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+  }
+}
+
 /** The 20 queued tasks and the stranded running one of an upgraded schema all complete; the stranded one after one recovery. */
 async function upgradedTasksComplete(baton: Baton, backend: PostgresBackend): Promise<void> {
   for (const id of [...Array.from({ length: 20 }, (_, i) => `queued-${i + 1}`), 'stranded']) {
@@ -97,11 +106,7 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
     const S = `"${schema}"`;
     const pool = newPool(4);
     try {
-      // Version 1 as a deployment of the previous release left it.
-      const v1 = MIGRATIONS.find((m) => m.version === 1)!;
-      await pool.query(`CREATE SCHEMA ${S}; CREATE TABLE ${S}.${LEDGER_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      await pool.query(v1.sql.replaceAll(':SCHEMA:', S));
-      await pool.query(`INSERT INTO ${S}.${LEDGER_TABLE} (version, name) VALUES (1, $1)`, [v1.name]);
+      await schemaAtVersion(pool, S, 1);
       await pool.query(`
         INSERT INTO ${S}.tasks (id, type, input, idempotency_key, q_ready_at)
         SELECT 'queued-' || g, 'job', jsonb_build_object('n', g, 'tag', 'v1'), 'key-' || g, now() - g * interval '1 ms' FROM generate_series(1, 20) g;
@@ -152,11 +157,7 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
     const role = `baton_view_${schema.slice(-8)}`;
     const pool = newPool(4);
     try {
-      await pool.query(`CREATE SCHEMA ${S}; CREATE TABLE ${S}.${LEDGER_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-        await pool.query(m.sql.replaceAll(':SCHEMA:', S));
-        await pool.query(`INSERT INTO ${S}.${LEDGER_TABLE} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
-      }
+      await schemaAtVersion(pool, S, 2);
       await pool.query(`
         INSERT INTO ${S}.tasks (id, type, queue, priority, input, idempotency_key, q_ready_at)
         SELECT 'queued-' || g, 'job', CASE WHEN g % 2 = 0 THEN 'Reports' ELSE 'default' END, g % 3, '{"n": ' || g || '}', 'key-' || g, now() - g * interval '1 ms'
@@ -217,11 +218,7 @@ describe.skipIf(!reachable)(`migrate against PostgreSQL ${skipReason}`, () => {
     const S = `"${schema}"`;
     const pool = newPool(2);
     try {
-      await pool.query(`CREATE SCHEMA ${S}; CREATE TABLE ${S}.${LEDGER_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 3)) {
-        await pool.query(m.sql.replaceAll(':SCHEMA:', S));
-        await pool.query(`INSERT INTO ${S}.${LEDGER_TABLE} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
-      }
+      await schemaAtVersion(pool, S, 3);
       // A DBA's edit of the very clause version 4 changes.
       await pool.query(`DO $do$ BEGIN
         EXECUTE replace(pg_get_functiondef('${S}.claim(text[], integer, double precision, text, boolean)'::regprocedure),
