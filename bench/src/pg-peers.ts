@@ -5,7 +5,8 @@
 // settings as `npm run bench`). Per phase: jobs/s, the server's CPU per job (every server process,
 // from /proc: the server must run on this machine), the WAL it wrote per job, and the table rows
 // inserted, updated (HOT or not) and deleted per job in the system's schema. The instance is
-// closed after each phase so every server process has reported its table statistics. Rounds
+// closed after each phase so every server process has reported its table statistics; jobs/s
+// stop at the last batch or completion, the CPU and WAL figures include the close. Rounds
 // alternate the order of the systems; medians are printed last. Nothing else should use the
 // server meanwhile: the CPU and WAL figures are the whole server's.
 import { intArg } from './int-arg.js';
@@ -38,13 +39,14 @@ interface Phase {
 
 type Sample = { enqueue: Phase; process: Phase };
 
-async function measured(schema: string, body: () => Promise<void>): Promise<Phase> {
+/** `body` does the work and then closes the instance; it returns when the work was done (jobs/s leave the close out, CPU and WAL do not). */
+async function measured(schema: string, body: () => Promise<number>): Promise<Phase> {
   const before = await tableStats(schema);
   const cpu0 = await serverCpuUs();
   const wal0 = await walBytes();
   const t0 = now();
-  await body();
-  const seconds = (now() - t0) / 1_000;
+  const done = await body();
+  const seconds = (done - t0) / 1_000;
   const wal1 = await walBytes();
   const cpu1 = await serverCpuUs();
   const after = await tableStats(schema);
@@ -70,7 +72,9 @@ async function once(system: System): Promise<Sample> {
     let ok = true;
     const enqueue = await measured(ns, async () => {
       ok = await preEnqueue(inst, N, 1_000, deadline);
+      const done = now();
       await inst.close();
+      return done;
     });
     if (!ok) throw new Error(`${system.id}: enqueueing ${N} jobs did not finish in 10 minutes`);
     inst = await system.open(ns, { concurrency: CONCURRENCY });
@@ -78,7 +82,9 @@ async function once(system: System): Promise<Sample> {
     const processed = await measured(ns, async () => {
       await inst.startWorker(async () => undefined, tracker.onCompleted);
       ok = await tracker.wait(inst, deadline);
+      const done = now();
       await inst.close();
+      return done;
     });
     if (!ok) throw new Error(`${system.id}: ${tracker.ids.size} of ${N} jobs completed in 10 minutes`);
     return { enqueue, process: processed };
