@@ -16,6 +16,7 @@ import { createBaton, silentLogger, type Backend } from '@baton/core';
 import { memoryBackend } from '@baton/memory';
 import { sqliteBackend } from '@baton/sqlite';
 import { AllocationProfiler, CpuProfiler, type CpuSplit } from './profiles.js';
+import { intArg } from './int-arg.js';
 import { enqueueBench, noOpCompletions } from './no-op-runs.js';
 import { newNamespace, removeFiles, sqliteFile } from './services.js';
 
@@ -23,15 +24,12 @@ function arg(name: string): string | undefined {
   return process.argv.slice(2).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
-const N = Number(arg('n') ?? 100_000);
-if (!Number.isInteger(N) || N < 1_000 || N > 1_000_000) throw new Error(`--n must be an integer from 1,000 to 1,000,000; got ${arg('n')}`);
-const RUNS = Number(arg('runs') ?? 3);
-if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 20) throw new Error(`--runs must be an integer from 1 to 20; got ${arg('runs')}`);
+const N = intArg('n', 100_000, 1_000, 1_000_000);
+const RUNS = intArg('runs', 3, 1, 20);
 const PROFILE = process.argv.slice(2).includes('--profile');
 const ALLOCATIONS = process.argv.slice(2).includes('--allocations');
 if (PROFILE && ALLOCATIONS) throw new Error('--profile and --allocations each slow the run they watch: pass one at a time');
-const CONCURRENCY = Number(arg('concurrency') ?? 50);
-if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 1_000) throw new Error(`--concurrency must be an integer from 1 to 1,000; got ${arg('concurrency')}`);
+const CONCURRENCY = intArg('concurrency', 50, 1, 1_000);
 
 interface Target {
   name: string;

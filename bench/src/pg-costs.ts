@@ -12,13 +12,12 @@
 import { createBaton, mixBackend, silentLogger, type Backend } from '@baton/core';
 import { postgresBackend } from '../../packages/adapter-postgres/src/index.js';
 import { redisBackend } from '../../packages/adapter-redis/src/index.js';
+import { intArg } from './int-arg.js';
 import { enqueueBench, noOpCompletions } from './no-op-runs.js';
 import { serverCpuUs, tableStats, type TableStats } from './pg-server.js';
 import { DATABASE_URL, deleteRedisKeys, newNamespace, REDIS_URL, withPg } from './services.js';
 
-const nArg = process.argv.slice(2).find((a) => a.startsWith('--n='));
-const N = nArg ? Number(nArg.slice(4)) : 10_000;
-if (!Number.isInteger(N) || N < 1_000 || N > 1_000_000) throw new Error(`--n must be an integer from 1,000 to 1,000,000; got ${nArg}`);
+const N = intArg('n', 10_000, 1_000, 1_000_000);
 
 const systems: { name: string; make: (ns: string) => Backend }[] = [
   { name: 'postgres', make: (ns) => postgresBackend(DATABASE_URL, { schema: ns }) },

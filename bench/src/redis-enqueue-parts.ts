@@ -80,42 +80,40 @@ async function bullmq(): Promise<Instance> {
   };
 }
 
-{
-  const instances: Instance[] = [];
-  for (const v of VARIANTS) instances.push(await baton(v));
-  instances.push(await bullmq());
-  try {
-    // Unmeasured first: connections, script loads, the JIT.
-    for (const inst of instances) for (let i = 0; i < WARM; i++) await inst.op(i);
-    // Blocks of BLOCK enqueues, each system in turn (the order rotated every block), so the
-    // machine's drift reaches every system alike; each system's figure is the median of its blocks.
-    const perBlock = new Map<string, number[]>(instances.map((inst) => [inst.label, []]));
-    const cpu = new Map<string, number>(instances.map((inst) => [inst.label, 0]));
-    const blocks = Math.ceil(N / BLOCK);
-    for (let b = 0; b < blocks; b++) {
-      for (let k = 0; k < instances.length; k++) {
-        const inst = instances[(k + b) % instances.length]!;
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        for (let i = 0; i < BLOCK; i++) await inst.op(WARM + b * BLOCK + i);
-        const us = (performance.now() - t0) * 1000;
-        const c = process.cpuUsage(c0);
-        perBlock.get(inst.label)!.push(us / BLOCK);
-        cpu.set(inst.label, cpu.get(inst.label)! + c.user + c.system);
-      }
+const instances: Instance[] = [];
+for (const v of VARIANTS) instances.push(await baton(v));
+instances.push(await bullmq());
+try {
+  // Unmeasured first: connections, script loads, the JIT.
+  for (const inst of instances) for (let i = 0; i < WARM; i++) await inst.op(i);
+  // Blocks of BLOCK enqueues, each system in turn (the order rotated every block), so the
+  // machine's drift reaches every system alike; each system's figure is the median of its blocks.
+  const perBlock = new Map<string, number[]>(instances.map((inst) => [inst.label, []]));
+  const cpu = new Map<string, number>(instances.map((inst) => [inst.label, 0]));
+  const blocks = Math.ceil(N / BLOCK);
+  for (let b = 0; b < blocks; b++) {
+    for (let k = 0; k < instances.length; k++) {
+      const inst = instances[(k + b) % instances.length]!;
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let i = 0; i < BLOCK; i++) await inst.op(WARM + b * BLOCK + i);
+      const us = (performance.now() - t0) * 1000;
+      const c = process.cpuUsage(c0);
+      perBlock.get(inst.label)!.push(us / BLOCK);
+      cpu.set(inst.label, cpu.get(inst.label)! + c.user + c.system);
     }
-    const med = (label: string) => median(perBlock.get(label)!);
-    const shipped = med(VARIANTS[0]!.label);
-    const bull = med("BullMQ's Queue.add");
-    console.log(`\n${(blocks * BLOCK).toLocaleString('en-US')} awaited enqueues per system in ${blocks} blocks of ${BLOCK.toLocaleString('en-US')}, after ${WARM.toLocaleString('en-US')} unmeasured; medians over blocks:\n`);
-    console.log('| variant | µs per enqueue | enqueues/s | vs shipped (µs) | client CPU µs | BullMQ / this |');
-    console.log('|---|---:|---:|---:|---:|---:|');
-    for (const inst of instances) {
-      const us = med(inst.label);
-      const delta = inst.label === VARIANTS[0]!.label ? '' : (us - shipped).toFixed(1);
-      console.log(`| ${inst.label} | ${us.toFixed(1)} | ${Math.round(1e6 / us).toLocaleString('en-US')} | ${delta} | ${(cpu.get(inst.label)! / (blocks * BLOCK)).toFixed(1)} | ${(bull / us).toFixed(2)}× |`);
-    }
-  } finally {
-    for (const inst of instances) await inst.close();
   }
+  const med = (label: string) => median(perBlock.get(label)!);
+  const shipped = med(VARIANTS[0]!.label);
+  const bull = med("BullMQ's Queue.add");
+  console.log(`\n${(blocks * BLOCK).toLocaleString('en-US')} awaited enqueues per system in ${blocks} blocks of ${BLOCK.toLocaleString('en-US')}, after ${WARM.toLocaleString('en-US')} unmeasured; medians over blocks:\n`);
+  console.log('| variant | µs per enqueue | enqueues/s | vs shipped (µs) | client CPU µs | BullMQ / this |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const inst of instances) {
+    const us = med(inst.label);
+    const delta = inst.label === VARIANTS[0]!.label ? '' : (us - shipped).toFixed(1);
+    console.log(`| ${inst.label} | ${us.toFixed(1)} | ${Math.round(1e6 / us).toLocaleString('en-US')} | ${delta} | ${(cpu.get(inst.label)! / (blocks * BLOCK)).toFixed(1)} | ${(bull / us).toFixed(2)}× |`);
+  }
+} finally {
+  for (const inst of instances) await inst.close();
 }
